@@ -1,0 +1,1 @@
+"""What the agents decide, as pure logic over models and state mappings (no I/O, no clock)."""

@@ -1,0 +1,1 @@
+"""The validation agent: payment rules of DESIGN §4 over the budget ledger."""

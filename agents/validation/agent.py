@@ -1,0 +1,210 @@
+"""The validation agent: one decision per payment_id, reserved on the ledger, settled or voided.
+
+Payment lifecycle: accepted/held reserve; settled posts; returned voids (or reverses a posting);
+a held payment is released (accepted, a second decision) or rejected (voided).
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from hashlib import blake2b
+from typing import Protocol
+
+from agents.config import RulesConfig
+from agents.findings import Finding, Refusal
+from agents.validation.patterns import PayeeHistory
+from agents.validation.reference import ReferenceState
+from agents.validation.rules import HOLD_RULES, REJECT_RULES, Check
+from alerts.signals import AlertSignal
+from models.inputs import Indicator, PayeeBlock, Payment, Project, Settlement
+from models.money import format_fen
+from models.outputs import Decision, Outcome, PaymentStatus
+
+Emitted = Decision | AlertSignal | Refusal
+# Findings on a payment that also open an alert about it (DESIGN §4: subject is the payment).
+ALERTING_CODES = frozenset({"D001", "F001", "F002", "F003", "F004"})
+
+
+class CashGuard(Protocol):
+    """The S001 seam: may hold a non-三保 payment the treasury's cash cannot yet afford."""
+
+    def check(self, payment: Payment, treasury_code: str, sanbao: bool) -> Finding | None: ...
+
+
+@dataclass(slots=True)
+class PaymentRecord:
+    """What the agent remembers of a decided payment."""
+
+    fingerprint: bytes
+    indicator_id: str
+    amount_fen: int
+    status: PaymentStatus
+    decision: Decision
+
+
+@dataclass(slots=True)
+class ValidationAgent:
+    """Decides payments; applies indicators, projects, blocks and settlements to its state."""
+
+    rules: RulesConfig
+    cash_guard: CashGuard | None = None
+    state: ReferenceState = field(default_factory=ReferenceState)
+    payments: dict[str, PaymentRecord] = field(default_factory=dict)
+    history: PayeeHistory = field(init=False)
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.history = PayeeHistory(self.rules.validation)
+
+    def _count(self, what: str) -> None:
+        self.counts[what] = self.counts.get(what, 0) + 1
+
+    def on_indicator(self, indicator: Indicator) -> list[Emitted]:
+        outcome = self.state.apply_indicator(indicator)
+        return [] if outcome is None else [outcome]
+
+    def on_project(self, project: Project) -> list[Emitted]:
+        self.state.apply_project(project)
+        return []
+
+    def on_block(self, block: PayeeBlock) -> list[Emitted]:
+        self.state.apply_block(block)
+        return []
+
+    def is_live(self, payment_id: str) -> bool:
+        record = self.payments.get(payment_id)
+        return record is not None and record.status != "rejected"
+
+    def on_payment(self, payment: Payment) -> list[Emitted]:
+        fingerprint = blake2b(payment.__pydantic_serializer__.to_json(payment), digest_size=16).digest()
+        known = self.payments.get(payment.payment_id)
+        if known is not None:
+            return [self._redelivery(payment, fingerprint, known)]
+        findings = self._judge(payment)
+        outcome: Outcome = "accepted"
+        if any(f.effect == "reject" for f in findings):
+            outcome = "rejected"
+        elif any(f.effect == "hold" for f in findings):
+            outcome = "held"
+        if outcome != "rejected":
+            self.state.ledger.reserve(payment.indicator_id, payment.amount)
+            self.history.record(payment)
+        decision = self._decision(payment.payment_id, outcome, findings, payment.indicator_id, payment.requested_at)
+        self.payments[payment.payment_id] = PaymentRecord(
+            fingerprint, payment.indicator_id, payment.amount, outcome, decision
+        )
+        emitted: list[Emitted] = [decision]
+        emitted.extend(
+            AlertSignal(f.code, "payment", payment.payment_id, payment.requested_at, f.evidence)
+            for f in findings if f.code in ALERTING_CODES
+        )
+        return emitted
+
+    def _judge(self, payment: Payment) -> list[Finding]:
+        state = self.state
+        indicator = state.indicators.get(payment.indicator_id)
+        check = Check(
+            payment=payment,
+            indicator=indicator,
+            available_fen=state.ledger.available(payment.indicator_id) if indicator is not None else None,
+            direct_fund_code=state.direct_fund.get(payment.indicator_id),
+            project=state.project(payment.project_id),
+            block=state.blocklist.get(payment.payee.account),
+            rules=self.rules,
+        )
+        findings = [f for rule in REJECT_RULES if (f := rule(check)) is not None]
+        if any(f.effect == "reject" for f in findings):
+            return findings
+        findings.extend(f for rule in HOLD_RULES if (f := rule(check)) is not None)
+        findings.extend(self.history.findings(payment, self.is_live))
+        if self.cash_guard is not None and indicator is not None:
+            sanbao = self.rules.is_sanbao(payment.economic_code)
+            held = self.cash_guard.check(payment, indicator.treasury_code, sanbao)
+            if held is not None:
+                findings.append(held)
+        return findings
+
+    def _redelivery(self, payment: Payment, fingerprint: bytes, known: PaymentRecord) -> Decision:
+        if fingerprint == known.fingerprint:
+            self._count("duplicate_deliveries")
+            return known.decision.model_copy(update={"duplicate_delivery": True})
+        self._count("conflicting_deliveries")
+        conflict = Finding("V002", "reject", {"payment_id": payment.payment_id})
+        return self._decision(payment.payment_id, "rejected", [conflict], payment.indicator_id, payment.requested_at)
+
+    def _decision(
+        self, payment_id: str, outcome: Outcome, findings: list[Finding], indicator_id: str | None, at: datetime
+    ) -> Decision:
+        account = self.state.ledger.accounts.get(indicator_id) if indicator_id is not None else None
+        return Decision.model_construct(
+            payment_id=payment_id,
+            outcome=outcome,
+            reasons=tuple(f.reason() for f in findings),
+            indicator_id=indicator_id,
+            available_after=account.available if account is not None else None,
+            decided_at=at,
+            duplicate_delivery=False,
+        )
+
+    def on_malformed_payment(self, payment_id: str, indicator_id: str | None, error: str, at: datetime) -> list[Emitted]:
+        """V001 for a payment that failed the contract, unless the id already has a decision.
+
+        A V001 does not bind the id: a corrected instruction with the same id is decided anew.
+        """
+        if payment_id in self.payments:
+            self._count("malformed_redeliveries")
+            return []
+        v001 = Finding("V001", "reject", {"error": error})
+        return [self._decision(payment_id, "rejected", [v001], indicator_id, at)]
+
+    def on_settlement(self, settlement: Settlement) -> list[Emitted]:
+        record = self.payments.get(settlement.payment_id)
+        if record is None:
+            return [self._t005(settlement, "settlement for an unknown payment", "未知支付的清算")]
+        ledger = self.state.ledger
+        status, previous = settlement.status, record.status
+        if status == previous:
+            self._count("duplicate_settlements")
+            return []
+        if status == "settled" and previous == "accepted":
+            ledger.post(record.indicator_id, record.amount_fen)
+        elif status == "returned" and previous == "accepted":
+            ledger.void(record.indicator_id, record.amount_fen)
+        elif status == "returned" and previous == "settled":
+            ledger.reverse(record.indicator_id, record.amount_fen)
+        else:
+            return [self._t005(settlement, f"{status} for a payment that is {previous}", f"{previous} 状态的支付收到 {status}")]
+        record.status = status
+        if settlement.amount != record.amount_fen:
+            # The ledger posts the instructed amount; the bank's differing figure is flagged.
+            problem = f"bank reports {format_fen(settlement.amount)}, instructed {format_fen(record.amount_fen)}"
+            return [self._t005(settlement, problem, f"银行金额 {format_fen(settlement.amount)} 与指令金额 {format_fen(record.amount_fen)} 不符")]
+        return []
+
+    def _t005(self, settlement: Settlement, problem_en: str, problem_zh: str) -> AlertSignal:
+        self._count("settlement_anomalies")
+        return AlertSignal(
+            "T005", "payment", settlement.payment_id, settlement.settled_at,
+            {"payment_id": settlement.payment_id, "problem": problem_en, "problem_zh": problem_zh,
+             "bank_ref": settlement.bank_ref, "amount": format_fen(settlement.amount)},
+        )
+
+    def release(self, payment_id: str, at: datetime) -> list[Emitted]:
+        """Operator (or cash) release of a held payment: a second decision, accepted."""
+        return self._settle_hold(payment_id, "accepted", at)
+
+    def reject_held(self, payment_id: str, at: datetime) -> list[Emitted]:
+        """Operator rejection of a held payment: its reservation is voided."""
+        return self._settle_hold(payment_id, "rejected", at)
+
+    def _settle_hold(self, payment_id: str, outcome: Outcome, at: datetime) -> list[Emitted]:
+        record = self.payments.get(payment_id)
+        if record is None or record.status != "held":
+            return [Refusal("not_held", f"payment {payment_id} is not held")]
+        if outcome == "rejected":
+            self.state.ledger.void(record.indicator_id, record.amount_fen)
+        record.status = outcome
+        account = self.state.ledger.accounts[record.indicator_id]
+        record.decision = record.decision.model_copy(
+            update={"outcome": outcome, "decided_at": at, "available_after": account.available}
+        )
+        return [record.decision]

@@ -1,0 +1,1 @@
+"""Alert catalogue, lifecycle (open/ack/resolve) with deduplication, and sinks."""

@@ -1,0 +1,110 @@
+"""Alert lifecycle: dedup on (code, subject), open -> acknowledged -> resolved, with history.
+
+Pure: signals and operator actions come in with their event time; alert states come out.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from hashlib import blake2b
+from typing import Any, Literal
+
+from alerts.catalogue import spec
+from alerts.signals import AlertSignal
+from models.outputs import Alert, AlertStatus, Message, Subject
+
+Action = Literal["opened", "updated", "acknowledged", "resolved", "reopened"]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """Who did what to an alert, and when (append-only)."""
+
+    at: datetime
+    action: Action
+    actor: str
+
+
+@dataclass(slots=True)
+class _Tracked:
+    alert: Alert
+    history: list[HistoryEntry] = field(default_factory=list)
+
+
+def alert_id(code: str, subject_kind: str, subject_id: str) -> str:
+    """Stable for the same condition: the code plus a digest of the subject."""
+    digest = blake2b(f"{code}\x1f{subject_kind}\x1f{subject_id}".encode(), digest_size=8).hexdigest()
+    return f"{code}-{digest}"
+
+
+def render(code: str, evidence: dict[str, Any]) -> Message:
+    rule = spec(code)
+    return Message.model_construct(zh=rule.template_zh.format(**evidence), en=rule.template_en.format(**evidence))
+
+
+@dataclass(slots=True)
+class AlertBook:
+    """Every alert by id; one open alert per condition, its evidence updated in place."""
+
+    alerts: dict[str, _Tracked] = field(default_factory=dict)
+
+    def apply(self, signal: AlertSignal) -> Alert | None:
+        """The alert's new state, or None when the signal changes nothing (storm suppression)."""
+        key = alert_id(signal.code, signal.subject_kind, signal.subject_id)
+        tracked = self.alerts.get(key)
+        if not signal.active:
+            if tracked is None or tracked.alert.status == "resolved":
+                return None
+            return self._move(tracked, "resolved", "resolved", "engine", signal.at)
+        if tracked is None:
+            alert = Alert.model_construct(
+                alert_id=key,
+                code=signal.code,
+                severity=spec(signal.code).severity,
+                subject=Subject.model_construct(kind=signal.subject_kind, id=signal.subject_id),
+                message=render(signal.code, signal.evidence),
+                evidence=signal.evidence,
+                opened_at=signal.at,
+                updated_at=signal.at,
+                status="open",
+            )
+            self.alerts[key] = _Tracked(alert, [HistoryEntry(signal.at, "opened", "engine")])
+            return alert
+        if tracked.alert.status == "resolved":
+            tracked.alert = tracked.alert.model_copy(update={"opened_at": signal.at})
+            return self._move(tracked, "open", "reopened", "engine", signal.at, signal.evidence)
+        if tracked.alert.evidence == signal.evidence:
+            return None
+        return self._move(tracked, tracked.alert.status, "updated", "engine", signal.at, signal.evidence)
+
+    def acknowledge(self, key: str, actor: str, at: datetime) -> Alert | None:
+        tracked = self.alerts.get(key)
+        if tracked is None or tracked.alert.status != "open":
+            return None
+        return self._move(tracked, "acknowledged", "acknowledged", actor, at)
+
+    def resolve(self, key: str, actor: str, at: datetime) -> Alert | None:
+        tracked = self.alerts.get(key)
+        if tracked is None or tracked.alert.status == "resolved":
+            return None
+        return self._move(tracked, "resolved", "resolved", actor, at)
+
+    def history(self, key: str) -> tuple[HistoryEntry, ...]:
+        tracked = self.alerts.get(key)
+        return tuple(tracked.history) if tracked is not None else ()
+
+    def _move(
+        self,
+        tracked: _Tracked,
+        status: AlertStatus,
+        action: Action,
+        actor: str,
+        at: datetime,
+        evidence: dict[str, Any] | None = None,
+    ) -> Alert:
+        update: dict[str, Any] = {"status": status, "updated_at": at}
+        if evidence is not None:
+            update["evidence"] = evidence
+            update["message"] = render(tracked.alert.code, evidence)
+        tracked.alert = tracked.alert.model_copy(update=update)
+        tracked.history.append(HistoryEntry(at, action, actor))
+        return tracked.alert

@@ -1,0 +1,1 @@
+"""Wire contract of the treasury engine: events in, outputs out, money as integer fen."""

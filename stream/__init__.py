@@ -1,0 +1,1 @@
+"""Stream adapters: embedded runtime, CLI, settings, sinks (and later Kafka, Postgres, HTTP)."""

@@ -1,0 +1,1 @@
+"""A generated, realistic region for demos, tests and benchmarks."""
