@@ -42,7 +42,7 @@ TYPE_NAME: Final[dict[type[WireModel], str]] = {
 }
 # Longest line accepted before parsing: bounds memory per message (hostile input).
 DEFAULT_MAX_LINE_BYTES: Final = 1 << 20
-_MAX_ERROR_CHARS: Final = 1000
+_MAX_ERROR_CHARS: Final = 800
 
 
 def _envelope(name: str, model: type[WireModel]) -> type[BaseModel]:
@@ -136,10 +136,11 @@ def _short_str(value: object) -> str | None:
 def encode(model: WireModel) -> bytes:
     """One JSON line (with its newline) for an input or output model."""
     name = TYPE_NAME[type(model)]
-    data = model.__pydantic_serializer__.to_json(model)
+    # Absent optional fields are left out rather than sent as null (DESIGN §3: "absent").
+    data = model.__pydantic_serializer__.to_json(model, exclude_none=True)
     return b'{"type":"' + name.encode() + b'","data":' + data + b"}\n"
 
 
 def encode_data(model: WireModel) -> bytes:
     """The `data` object alone, as a Kafka message value."""
-    return model.__pydantic_serializer__.to_json(model)
+    return model.__pydantic_serializer__.to_json(model, exclude_none=True)

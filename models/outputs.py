@@ -30,7 +30,7 @@ class Decision(WireModel):
     payment_id: Code
     outcome: Outcome
     reasons: tuple[Reason, ...]
-    indicator_id: Code | None
+    indicator_id: Code | None = None
     available_after: SignedFen | None = None
     decided_at: AwareDatetime
     duplicate_delivery: bool
@@ -87,7 +87,7 @@ class ChainNode(WireModel):
     """One indicator of a fund chain with its ledger totals."""
 
     indicator_id: Code
-    parent_indicator_id: Code | None
+    parent_indicator_id: Code | None = None
     treasury_code: DivisionCode
     agency_code: Code
     amount: PositiveFen

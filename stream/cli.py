@@ -1,0 +1,102 @@
+"""The `treasury` console script: thin entry points over the embedded runtime."""
+
+import argparse
+import asyncio
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from models.errors import TreasuryError
+from stream.embedded import RunStats, replay_file
+from stream.engine import Engine
+from stream.progress import TerminalProgress, summary
+from stream.settings import Settings
+from stream.sinks import FileSink
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="treasury", description="Treasury payment and direct-funds monitoring engine.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    replay = commands.add_parser("replay", help="process a JSON-lines file in order; write the outputs to a directory")
+    replay.add_argument("file", type=Path, help="input JSON-lines file")
+    replay.add_argument("--out", type=Path, required=True, help="output directory (created if missing)")
+    replay.add_argument("--quiet", action="store_true", help="no progress and no summary")
+
+    generate = commands.add_parser("generate", help="write a generated region's event stream to a file")
+    generate.add_argument("file", type=Path, help="output JSON-lines file")
+    _scenario_options(generate)
+
+    demo = commands.add_parser("demo", help="generate a realistic region and run it through the embedded engine")
+    demo.add_argument("--out", type=Path, default=None, help="keep the scenario and outputs here (default: a temp dir)")
+    _scenario_options(demo)
+    return parser
+
+
+def _scenario_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--payments", type=_positive_int, default=5000, help="payments to generate (default 5000)")
+    parser.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives the same stream")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if not 0 < value <= 10_000_000:
+        raise argparse.ArgumentTypeError("must be between 1 and 10,000,000")
+    return value
+
+
+def _replay(path: Path, out: Path, settings: Settings, quiet: bool, force_progress: bool = False) -> RunStats:
+    if not path.is_file():
+        raise TreasuryError(f"input file {path} does not exist or is not a file")
+    engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes)
+    progress = TerminalProgress(force=force_progress) if not quiet else None
+    stats = asyncio.run(
+        replay_file(
+            path, engine, FileSink(out),
+            batch_lines=settings.batch_lines, queue_batches=settings.queue_batches, on_progress=progress,
+        )
+    )
+    if progress is not None:
+        progress.done()
+    if not quiet:
+        print(summary(stats))
+        print(f"outputs       {out}/")
+    return stats
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> None:
+    from stream.demo.generator import write_scenario
+
+    workdir = args.out or Path(tempfile.mkdtemp(prefix="treasury-demo-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    scenario = workdir / "scenario.jsonl"
+    lines = write_scenario(scenario, seed=args.seed, payments=args.payments)
+    print(f"generated     {lines:,} events for Inner Mongolia (150000), 12 leagues/cities -> {scenario}")
+    _replay(scenario, workdir / "out", settings, quiet=False, force_progress=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings()
+        if args.command == "replay":
+            _replay(args.file, args.out, settings, args.quiet)
+        elif args.command == "generate":
+            from stream.demo.generator import write_scenario
+
+            count = write_scenario(args.file, seed=args.seed, payments=args.payments)
+            print(f"wrote {count:,} events to {args.file}")
+        elif args.command == "demo":
+            _demo(args, settings)
+    except TreasuryError as error:
+        print(f"treasury: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("treasury: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,166 @@
+"""The engine: decodes a message, routes it to the pure agents, returns wire outputs.
+
+Both runtimes call this one code path. It holds the event-time clock (the latest event time
+seen); nothing here reads the wall clock, so a replay is byte-for-byte deterministic.
+"""
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from hashlib import sha256
+from typing import Any
+
+from agents.config import RulesConfig
+from agents.findings import Refusal
+from agents.validation.agent import Emitted, ValidationAgent
+from alerts.lifecycle import AlertBook
+from alerts.signals import AlertSignal
+from models.base import WireModel
+from models.codec import DEFAULT_MAX_LINE_BYTES, decode_line, payment_hint
+from models.errors import InvalidInput
+from models.inputs import (
+    Clock,
+    Indicator,
+    InputEvent,
+    PayeeBlock,
+    Payment,
+    Project,
+    Settlement,
+    TreasuryBalance,
+    TreasuryFlow,
+)
+from models.outputs import DeadLetter, Decision
+
+# A dead letter keeps the raw line whole up to this size (the engine's line limit is larger).
+MAX_DEADLETTER_RAW_BYTES = 64 * 1024
+
+
+def event_time(event: InputEvent) -> datetime:
+    """The event's own timestamp: what drives the event-time clock."""
+    return _TIME_OF[type(event)](event)
+
+
+_TIME_OF: dict[type[Any], Callable[[Any], datetime]] = {
+    Indicator: lambda e: e.issued_at,
+    Project: lambda e: e.updated_at,
+    Payment: lambda e: e.requested_at,
+    Settlement: lambda e: e.settled_at,
+    TreasuryBalance: lambda e: e.as_of,
+    TreasuryFlow: lambda e: e.recorded_at,
+    PayeeBlock: lambda e: e.blocked_at,
+    Clock: lambda e: e.now,
+}
+
+
+@dataclass(slots=True)
+class Engine:
+    """The core agents behind one entry point; state lives in the agents' mappings."""
+
+    rules: RulesConfig
+    max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
+    validation: ValidationAgent = field(init=False)
+    alerts: AlertBook = field(default_factory=AlertBook)
+    now: datetime | None = None
+    events_by_type: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self.validation = ValidationAgent(self.rules)
+
+    def handle_line(self, line: bytes, source: str, offset: int) -> list[WireModel]:
+        """Decode and handle one JSON line; invalid input becomes data, never an exception."""
+        try:
+            event = decode_line(line, self.max_line_bytes)
+        except InvalidInput as error:
+            return self.invalid(line, source, offset, error)
+        return self.handle(event, line, source, offset)
+
+    def handle(self, event: InputEvent, raw: bytes, source: str, offset: int) -> list[WireModel]:
+        at = event_time(event)
+        if self.now is None or at > self.now:
+            self.now = at
+        kind = type(event)
+        self.events_by_type[kind.__name__] += 1
+        agent = self.validation
+        emitted: list[Emitted]
+        if kind is Payment:
+            emitted = agent.on_payment(event)  # type: ignore[arg-type]
+        elif kind is Settlement:
+            emitted = agent.on_settlement(event)  # type: ignore[arg-type]
+        elif kind is Indicator:
+            emitted = agent.on_indicator(event)  # type: ignore[arg-type]
+        elif kind is Project:
+            emitted = agent.on_project(event)  # type: ignore[arg-type]
+        elif kind is PayeeBlock:
+            emitted = agent.on_block(event)  # type: ignore[arg-type]
+        else:
+            # Clock, balances and flows only move event time until forecasting lands.
+            return []
+        return self._wire(emitted, raw, source, offset)
+
+    def invalid(
+        self, raw: bytes, source: str, offset: int, error: InvalidInput, whole: "Whole | None" = None
+    ) -> list[WireModel]:
+        """A dead letter for the raw message, and a V001 decision when it names a payment.
+
+        `whole` describes the full message when `raw` is only its first bytes (an overlong line).
+        """
+        self.events_by_type["invalid"] += 1
+        payment_id, indicator_id, requested_at = payment_hint(raw) if whole is None else (None, None, None)
+        out: list[WireModel] = [_dead_letter(raw, source, offset, error.code, error.message, payment_id, whole)]
+        at = _aware(requested_at) or self.now
+        if payment_id is not None and at is not None:
+            out.extend(
+                d for d in self.validation.on_malformed_payment(payment_id, indicator_id, error.message, at)
+                if isinstance(d, WireModel)
+            )
+        return out
+
+    def _wire(self, emitted: list[Emitted], raw: bytes, source: str, offset: int) -> list[WireModel]:
+        out: list[WireModel] = []
+        for item in emitted:
+            if isinstance(item, Decision):
+                out.append(item)
+            elif isinstance(item, AlertSignal):
+                alert = self.alerts.apply(item)
+                if alert is not None:
+                    out.append(alert)
+            elif isinstance(item, Refusal):
+                out.append(_dead_letter(raw, source, offset, item.error_code, item.message, None, None))
+        return out
+
+
+def _aware(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+@dataclass(frozen=True, slots=True)
+class Whole:
+    """Size and digest of a message of which only a prefix was read."""
+
+    total_bytes: int
+    sha256: str
+
+
+def _dead_letter(
+    raw: bytes, source: str, offset: int, code: str, message: str, payment_id: str | None, whole: Whole | None
+) -> DeadLetter:
+    kept = raw[:MAX_DEADLETTER_RAW_BYTES]
+    total = len(raw) if whole is None else whole.total_bytes
+    return DeadLetter.model_construct(
+        source=source,
+        offset=offset,
+        error_code=code,
+        error=message,
+        payment_id=payment_id,
+        raw=kept.decode("utf-8", errors="replace").rstrip("\r\n"),
+        raw_bytes=total,
+        raw_truncated=len(kept) < total,
+        raw_sha256=sha256(raw).hexdigest() if whole is None else whole.sha256,
+    )
