@@ -16,7 +16,9 @@ from stream.sinks import FileSink
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="treasury", description="Treasury payment and direct-funds monitoring engine.")
+    parser = argparse.ArgumentParser(
+        prog="treasury", description="Treasury payment and direct-funds monitoring engine."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     replay = commands.add_parser("replay", help="process a JSON-lines file in order; write the outputs to a directory")

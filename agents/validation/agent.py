@@ -145,7 +145,9 @@ class ValidationAgent:
             duplicate_delivery=False,
         )
 
-    def on_malformed_payment(self, payment_id: str, indicator_id: str | None, error: str, at: datetime) -> list[Emitted]:
+    def on_malformed_payment(
+        self, payment_id: str, indicator_id: str | None, error: str, at: datetime
+    ) -> list[Emitted]:
         """V001 for a payment that failed the contract, unless the id already has a decision.
 
         A V001 does not bind the id: a corrected instruction with the same id is decided anew.
@@ -172,12 +174,14 @@ class ValidationAgent:
         elif status == "returned" and previous == "settled":
             ledger.reverse(record.indicator_id, record.amount_fen)
         else:
-            return [self._t005(settlement, f"{status} for a payment that is {previous}", f"{previous} 状态的支付收到 {status}")]
+            problem_en = f"{status} for a payment that is {previous}"
+            return [self._t005(settlement, problem_en, f"{previous} 状态的支付收到 {status}")]
         record.status = status
         if settlement.amount != record.amount_fen:
             # The ledger posts the instructed amount; the bank's differing figure is flagged.
-            problem = f"bank reports {format_fen(settlement.amount)}, instructed {format_fen(record.amount_fen)}"
-            return [self._t005(settlement, problem, f"银行金额 {format_fen(settlement.amount)} 与指令金额 {format_fen(record.amount_fen)} 不符")]
+            bank, instructed = format_fen(settlement.amount), format_fen(record.amount_fen)
+            problem_zh = f"银行金额 {bank} 与指令金额 {instructed} 不符"
+            return [self._t005(settlement, f"bank reports {bank}, instructed {instructed}", problem_zh)]
         return []
 
     def _t005(self, settlement: Settlement, problem_en: str, problem_zh: str) -> AlertSignal:
