@@ -144,6 +144,8 @@ _SPECS: Final = (
 )
 
 CATALOGUE: Final[dict[str, RuleSpec]] = {spec.code: spec for spec in _SPECS}
+# Reasons are listed in catalogue order, whatever order the rules ran in.
+CATALOGUE_ORDER: Final[dict[str, int]] = {spec.code: n for n, spec in enumerate(_SPECS)}
 
 PAYEE_KIND_ZH: Final = {
     "organization": "单位",

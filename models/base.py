@@ -9,7 +9,7 @@ Code = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(max_length=1000)]
 # A six-digit administrative division code, e.g. 150000 (region) or 150100 (Hohhot).
-DivisionCode = Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+DivisionCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{6}$")]
 # Positive versions; bounded so hostile input cannot overflow anything downstream.
 Version = Annotated[int, Field(ge=1, le=2**31 - 1)]
 FiscalYear = Annotated[int, Field(ge=2000, le=2100)]

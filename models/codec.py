@@ -99,8 +99,10 @@ def _error_code(error: ValidationError) -> str:
     first = error.errors(include_url=False, include_input=False)[0]
     if first["type"] == "json_invalid":
         return "json_invalid"
-    if first["type"] in ("union_tag_invalid", "union_tag_not_found", "model_type"):
-        return "unknown_type" if first["type"] == "union_tag_invalid" else "bad_envelope"
+    if first["type"] == "union_tag_invalid":
+        return "unknown_type"
+    if first["type"] in ("union_tag_not_found", "model_type") or (first["type"] == "dict_type" and not first["loc"]):
+        return "bad_envelope"
     return "schema_invalid"
 
 

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainSerializer
 
 # At most 15 integer digits and 2 decimals, plain digits only (DESIGN §2).
-_AMOUNT = re.compile(r"(-?)(\d{1,15})(?:\.(\d{1,2}))?")
+_AMOUNT = re.compile(r"(-?)([0-9]{1,15})(?:\.([0-9]{1,2}))?")  # ASCII digits only
 
 
 def parse_fen(text: str, *, signed: bool = False) -> int:

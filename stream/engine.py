@@ -7,7 +7,7 @@ seen); nothing here reads the wall clock, so a replay is byte-for-byte determini
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from hashlib import sha256
 from typing import Any
 
@@ -32,6 +32,9 @@ from models.inputs import (
 )
 from models.outputs import DeadLetter, Decision
 
+# decided_at of a V001 when neither the line nor the stream has given any time yet: fixed, so
+# replays stay deterministic, and obviously not a real payment time.
+NO_EVENT_TIME = datetime(1970, 1, 1, tzinfo=UTC)
 # A dead letter keeps the raw line whole up to this size (the engine's line limit is larger).
 MAX_DEADLETTER_RAW_BYTES = 64 * 1024
 
@@ -108,8 +111,8 @@ class Engine:
         self.events_by_type["invalid"] += 1
         payment_id, indicator_id, requested_at = payment_hint(raw) if whole is None else (None, None, None)
         out: list[WireModel] = [_dead_letter(raw, source, offset, error.code, error.message, payment_id, whole)]
-        at = _aware(requested_at) or self.now
-        if payment_id is not None and at is not None:
+        at = _aware(requested_at) or self.now or NO_EVENT_TIME
+        if payment_id is not None:
             out.extend(
                 d for d in self.validation.on_malformed_payment(payment_id, indicator_id, error.message, at)
                 if isinstance(d, WireModel)

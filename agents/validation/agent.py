@@ -14,6 +14,7 @@ from agents.findings import Finding, Refusal
 from agents.validation.patterns import PayeeHistory
 from agents.validation.reference import ReferenceState
 from agents.validation.rules import HOLD_RULES, REJECT_RULES, Check
+from alerts.catalogue import CATALOGUE_ORDER
 from alerts.signals import AlertSignal
 from models.inputs import Indicator, PayeeBlock, Payment, Project, Settlement
 from models.money import format_fen
@@ -121,6 +122,8 @@ class ValidationAgent:
             held = self.cash_guard.check(payment, indicator.treasury_code, sanbao)
             if held is not None:
                 findings.append(held)
+        if len(findings) > 1:
+            findings.sort(key=lambda f: CATALOGUE_ORDER[f.code])
         return findings
 
     def _redelivery(self, payment: Payment, fingerprint: bytes, known: PaymentRecord) -> Decision:

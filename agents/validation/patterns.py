@@ -11,7 +11,7 @@ from models.inputs import Payment
 from models.money import format_fen
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per payment on the hot path, never mutated
 class Recent:
     """A payment that was not rejected when it was decided."""
 
@@ -28,14 +28,14 @@ class PayeeHistory:
 
     rules: ValidationRules
     by_account: dict[str, deque[Recent]] = field(default_factory=dict)
+    _split_window: timedelta = field(init=False)
+    _duplicate_window: timedelta = field(init=False)
+    _memory: timedelta = field(init=False)
 
-    @property
-    def _split_window(self) -> timedelta:
-        return timedelta(hours=self.rules.split_window_hours)
-
-    @property
-    def _duplicate_window(self) -> timedelta:
-        return timedelta(days=self.rules.duplicate_window_days)
+    def __post_init__(self) -> None:
+        self._split_window = timedelta(hours=self.rules.split_window_hours)
+        self._duplicate_window = timedelta(days=self.rules.duplicate_window_days)
+        self._memory = max(self._split_window, self._duplicate_window)
 
     def findings(self, payment: Payment, is_live: Callable[[str], bool]) -> list[Finding]:
         """F001 and F002 for a payment against earlier ones still not rejected (`is_live`)."""
@@ -96,6 +96,6 @@ class PayeeHistory:
         recent.append(
             Recent(payment.requested_at, payment.payment_id, payment.agency_code, payment.amount, payment.economic_code)
         )
-        horizon = payment.requested_at - max(self._split_window, self._duplicate_window)
+        horizon = payment.requested_at - self._memory
         while recent and recent[0].at < horizon:
             recent.popleft()

@@ -47,12 +47,12 @@ class ReferenceState:
             self.stale_versions += 1
             return None
         parent_id = new.parent_indicator_id
+        if parent_id == new.indicator_id:
+            return Refusal("own_parent", "an indicator cannot be allocated from itself")
         if old is not None and parent_id != old.parent_indicator_id:
             return Refusal("parent_changed", "an adjustment may not move an indicator to another parent")
         if parent_id is not None and parent_id not in self.indicators:
             return Refusal("unknown_parent", f"parent indicator {parent_id} is unknown")
-        if parent_id == new.indicator_id:
-            return Refusal("own_parent", "an indicator cannot be allocated from itself")
         if old is not None:
             committed = self.ledger.accounts[new.indicator_id].committed
             if new.amount < committed:
@@ -75,12 +75,10 @@ class ReferenceState:
             self.ledger.allocate(parent_id, delta)
         if old is None:
             self.ledger.open(new.indicator_id, new.amount)
-            inherited = new.direct_fund_code or (
-                self.direct_fund.get(parent_id) if parent_id is not None else None
-            )
-            if inherited is not None:
-                self.direct_fund[new.indicator_id] = inherited
         else:
             self.ledger.adjust(new.indicator_id, new.amount)
+        inherited = new.direct_fund_code or (self.direct_fund.get(parent_id) if parent_id is not None else None)
+        if inherited is not None:
+            self.direct_fund[new.indicator_id] = inherited
         self.indicators[new.indicator_id] = new
         return None

@@ -14,7 +14,7 @@ from models.inputs import Indicator, PayeeBlock, Payment, Project
 from models.money import format_fen
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: built once per payment on the hot path, never mutated
 class Check:
     """One payment and the state the rules judge it against."""
 
