@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import orjson
-
 from stream.demo.generator import write_scenario
+
 from stream.embedded import replay_file
 from stream.engine import Engine
 from stream.settings import Settings

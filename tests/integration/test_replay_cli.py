@@ -7,8 +7,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-
 from stream.demo.generator import write_scenario
+
 from stream.sinks import OUTPUT_FILES
 
 pytestmark = pytest.mark.integration
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 def _treasury(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "stream.cli", *args], capture_output=True, text=True, timeout=300, env=env
+        [sys.executable, "-m", "stream.cli", *args], capture_output=True, text=True, timeout=300, env=env, check=False
     )
 
 
@@ -102,10 +102,8 @@ def test_hostile_input_never_stops_a_replay(tmp_path: Path) -> None:
     assert len(dead) == len(HOSTILE)
     assert all(d["raw_bytes"] > 0 and len(d["raw_sha256"]) == 64 for d in dead)
     assert any(d["raw_truncated"] for d in dead)
-    decisions = {
-        d["payment_id"]: d
-        for d in (orjson.loads(line)["data"] for line in (tmp_path / "out" / "decisions.jsonl").read_bytes().splitlines())
-    }
+    lines = (tmp_path / "out" / "decisions.jsonl").read_bytes().splitlines()
+    decisions = {d["payment_id"]: d for d in (orjson.loads(line)["data"] for line in lines)}
     for bad in ("H1", "H2", "H3", "H4", "H5", "H6", "H7"):
         assert decisions[bad]["outcome"] == "rejected"
         assert [r["code"] for r in decisions[bad]["reasons"]] == ["V001"]
