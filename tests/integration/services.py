@@ -1,0 +1,117 @@
+"""Real Kafka and PostgreSQL for integration tests, as plain functions for pytest fixtures to call.
+
+`kafka_bootstrap()` and `database_url()` return the address of a running service: the one named by
+KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL when set (started by someone else, e.g. CI), else one they start
+on this machine with ops/kafka/broker.sh / ops/postgres/pg.sh (loopback only; the first broker start
+fetches the Kafka jars with Maven). `stop_started()` stops only what these functions started, never a
+service that was given by the environment or already running.
+
+A service that cannot be had raises RuntimeError with the script's output: integration tests fail,
+they are never skipped. This module is the only place the tests read those environment variables.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class _Service:
+    name: str
+    env_var: str
+    script: Path
+    start_timeout: float  # seconds; the broker's first start includes the Maven download
+
+
+KAFKA = _Service("kafka", "KAFKA_BOOTSTRAP_SERVERS", ROOT / "ops" / "kafka" / "broker.sh", 900.0)
+POSTGRES = _Service("postgres", "DATABASE_URL", ROOT / "ops" / "postgres" / "pg.sh", 180.0)
+
+_STOP_TIMEOUT = 120.0
+_STATUS_NOT_RUNNING = 3
+
+_lock = threading.Lock()
+_addresses: dict[str, str] = {}  # service name -> address, once known in this process
+_started: list[_Service] = []  # services this process started, in start order
+
+
+def kafka_bootstrap() -> str:
+    """The bootstrap address of a Kafka broker, e.g. ``127.0.0.1:19092``."""
+    return _ensure(KAFKA)
+
+
+def database_url() -> str:
+    """The URL of the test database, e.g. ``postgresql://postgres@127.0.0.1:15432/treasury``."""
+    return _ensure(POSTGRES)
+
+
+def stop_started() -> None:
+    """Stop the services this process started (newest first); leave every other one running."""
+    errors: list[str] = []
+    with _lock:
+        while _started:
+            service = _started.pop()
+            _addresses.pop(service.name, None)
+            try:
+                _run(service, "stop", _STOP_TIMEOUT)
+            except RuntimeError as exc:
+                errors.append(str(exc))
+    if errors:
+        raise RuntimeError("\n\n".join(errors))
+
+
+def _ensure(service: _Service) -> str:
+    with _lock:
+        if service.name in _addresses:
+            return _addresses[service.name]
+        given = os.environ.get(service.env_var, "").strip()
+        if given:
+            address = given
+        else:
+            status = _run(service, "status", 60.0, allowed=(0, _STATUS_NOT_RUNNING))
+            if status.returncode == 0:  # already running, started by someone else: use, never stop
+                address = _address(service, "status", status)
+            else:
+                address = _address(service, "start", _run(service, "start", service.start_timeout))
+                _started.append(service)
+        _addresses[service.name] = address
+        return address
+
+
+def _run(
+    service: _Service, command: str, timeout: float, allowed: tuple[int, ...] = (0,)
+) -> subprocess.CompletedProcess[str]:
+    argv = ["bash", str(service.script), command]
+    try:
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise RuntimeError(
+            f"{' '.join(argv)} did not finish within {timeout:.0f}s\n{_text(exc.stdout)}{_text(exc.stderr)}"
+        ) from exc
+    except OSError as exc:
+        raise RuntimeError(f"cannot run {' '.join(argv)}: {exc}") from exc
+    if proc.returncode not in allowed:
+        raise RuntimeError(
+            f"{' '.join(argv)} failed with exit code {proc.returncode}; its output:\n{proc.stdout}{proc.stderr}"
+        )
+    return proc
+
+
+def _address(service: _Service, command: str, proc: subprocess.CompletedProcess[str]) -> str:
+    lines = proc.stdout.strip().splitlines()
+    if not lines or not lines[-1].strip():
+        raise RuntimeError(f"{service.script} {command} printed no address; its output:\n{proc.stdout}{proc.stderr}")
+    return lines[-1].strip()
+
+
+def _text(output: str | bytes | None) -> str:
+    if output is None:
+        return ""
+    return output.decode(errors="replace") if isinstance(output, bytes) else output
