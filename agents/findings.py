@@ -4,6 +4,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from alerts.catalogue import spec
+from models.base import trusted
 from models.outputs import Reason
 
 Effect = Literal["reject", "hold", "info"]
@@ -19,7 +20,8 @@ class Finding:
 
     def reason(self) -> Reason:
         rule = spec(self.code)
-        return Reason.model_construct(
+        return trusted(
+            Reason,
             code=self.code,
             message=rule.template_zh.format(**self.evidence),
             message_en=rule.template_en.format(**self.evidence),

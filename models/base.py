@@ -1,6 +1,6 @@
 """Shared model configuration and bounded text types of the wire contract."""
 
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -19,3 +19,20 @@ class WireModel(BaseModel):
     """Strict, closed, immutable: unknown fields forbidden, no type coercion."""
 
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def trusted(cls: type[M], **values: Any) -> M:
+    """A model from values the engine computed itself, without re-validating them.
+
+    For outputs on the hot path: every field must be given, each already of its model type.
+    About 3x cheaper than `model_construct`; tests check the result equals a validated copy.
+    """
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj

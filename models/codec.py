@@ -1,5 +1,6 @@
 """The one orjson codec of the JSON-lines envelope `{"type": T, "data": {...}}`."""
 
+from hashlib import blake2b
 from typing import Annotated, Any, Final, Literal, Union
 
 import orjson
@@ -130,6 +131,17 @@ def _short_str(value: object) -> str | None:
     if isinstance(value, str) and 0 < len(value) <= 64 and value.isprintable():
         return value
     return None
+
+
+def _as_dict(value: object) -> dict[str, Any]:
+    if isinstance(value, BaseModel):
+        return value.__dict__
+    raise TypeError(f"cannot fingerprint {type(value).__name__}")
+
+
+def fingerprint(model: WireModel) -> bytes:
+    """A 16-byte digest of a model's content (field order fixed by the model): equal iff same content."""
+    return blake2b(orjson.dumps(model.__dict__, default=_as_dict), digest_size=16).digest()
 
 
 def encode(model: WireModel) -> bytes:

@@ -65,10 +65,18 @@ class Engine:
     validation: ValidationAgent = field(init=False)
     alerts: AlertBook = field(default_factory=AlertBook)
     now: datetime | None = None
-    events_by_type: Counter[str] = field(default_factory=Counter)
+    events_by_type: Counter[type] = field(default_factory=Counter)
+    _routes: dict[type, Callable[[Any], list[Emitted]]] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.validation = ValidationAgent(self.rules)
+        self.validation = agent = ValidationAgent(self.rules)
+        self._routes = {
+            Payment: agent.on_payment,
+            Settlement: agent.on_settlement,
+            Indicator: agent.on_indicator,
+            Project: agent.on_project,
+            PayeeBlock: agent.on_block,
+        }
 
     def handle_line(self, line: bytes, source: str, offset: int) -> list[WireModel]:
         """Decode and handle one JSON line; invalid input becomes data, never an exception."""
@@ -79,26 +87,18 @@ class Engine:
         return self.handle(event, line, source, offset)
 
     def handle(self, event: InputEvent, raw: bytes, source: str, offset: int) -> list[WireModel]:
-        at = event_time(event)
+        kind = type(event)
+        at = _TIME_OF[kind](event)
         if self.now is None or at > self.now:
             self.now = at
-        kind = type(event)
-        self.events_by_type[kind.__name__] += 1
-        agent = self.validation
-        emitted: list[Emitted]
-        if kind is Payment:
-            emitted = agent.on_payment(event)  # type: ignore[arg-type]
-        elif kind is Settlement:
-            emitted = agent.on_settlement(event)  # type: ignore[arg-type]
-        elif kind is Indicator:
-            emitted = agent.on_indicator(event)  # type: ignore[arg-type]
-        elif kind is Project:
-            emitted = agent.on_project(event)  # type: ignore[arg-type]
-        elif kind is PayeeBlock:
-            emitted = agent.on_block(event)  # type: ignore[arg-type]
-        else:
+        self.events_by_type[kind] += 1
+        route = self._routes.get(kind)
+        if route is None:
             # Clock, balances and flows only move event time until forecasting lands.
             return []
+        emitted = route(event)
+        if len(emitted) == 1 and type(emitted[0]) is Decision:
+            return emitted  # type: ignore[return-value]  # the common case: one decision
         return self._wire(emitted, raw, source, offset)
 
     def invalid(
@@ -108,7 +108,7 @@ class Engine:
 
         `whole` describes the full message when `raw` is only its first bytes (an overlong line).
         """
-        self.events_by_type["invalid"] += 1
+        self.events_by_type[InvalidInput] += 1
         payment_id, indicator_id, requested_at = payment_hint(raw) if whole is None else (None, None, None)
         out: list[WireModel] = [_dead_letter(raw, source, offset, error.code, error.message, payment_id, whole)]
         at = _aware(requested_at) or self.now or NO_EVENT_TIME

@@ -6,7 +6,6 @@ a held payment is released (accepted, a second decision) or rejected (voided).
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from hashlib import blake2b
 from typing import Protocol
 
 from agents.config import RulesConfig
@@ -16,6 +15,8 @@ from agents.validation.reference import ReferenceState
 from agents.validation.rules import HOLD_RULES, REJECT_RULES, Check
 from alerts.catalogue import CATALOGUE_ORDER
 from alerts.signals import AlertSignal
+from models.base import trusted
+from models.codec import fingerprint as content_digest
 from models.inputs import Indicator, PayeeBlock, Payment, Project, Settlement
 from models.money import format_fen
 from models.outputs import Decision, Outcome, PaymentStatus
@@ -23,6 +24,11 @@ from models.outputs import Decision, Outcome, PaymentStatus
 Emitted = Decision | AlertSignal | Refusal
 # Findings on a payment that also open an alert about it (DESIGN §4: subject is the payment).
 ALERTING_CODES = frozenset({"D001", "F001", "F002", "F003", "F004"})
+
+
+def _outcome(findings: list[Finding]) -> Outcome:
+    effects = {f.effect for f in findings}
+    return "rejected" if "reject" in effects else "held" if "hold" in effects else "accepted"
 
 
 class CashGuard(Protocol):
@@ -76,16 +82,12 @@ class ValidationAgent:
         return record is not None and record.status != "rejected"
 
     def on_payment(self, payment: Payment) -> list[Emitted]:
-        fingerprint = blake2b(payment.__pydantic_serializer__.to_json(payment), digest_size=16).digest()
+        fingerprint = content_digest(payment)
         known = self.payments.get(payment.payment_id)
         if known is not None:
             return [self._redelivery(payment, fingerprint, known)]
         findings = self._judge(payment)
-        outcome: Outcome = "accepted"
-        if any(f.effect == "reject" for f in findings):
-            outcome = "rejected"
-        elif any(f.effect == "hold" for f in findings):
-            outcome = "held"
+        outcome = _outcome(findings) if findings else "accepted"
         if outcome != "rejected":
             self.state.ledger.reserve(payment.indicator_id, payment.amount)
             self.history.record(payment)
@@ -94,10 +96,9 @@ class ValidationAgent:
             fingerprint, payment.indicator_id, payment.amount, outcome, decision
         )
         emitted: list[Emitted] = [decision]
-        emitted.extend(
-            AlertSignal(f.code, "payment", payment.payment_id, payment.requested_at, f.evidence)
-            for f in findings if f.code in ALERTING_CODES
-        )
+        for f in findings:
+            if f.code in ALERTING_CODES:
+                emitted.append(AlertSignal(f.code, "payment", payment.payment_id, payment.requested_at, f.evidence))
         return emitted
 
     def _judge(self, payment: Payment) -> list[Finding]:
@@ -113,7 +114,7 @@ class ValidationAgent:
             rules=self.rules,
         )
         findings = [f for rule in REJECT_RULES if (f := rule(check)) is not None]
-        if any(f.effect == "reject" for f in findings):
+        if findings and _outcome(findings) == "rejected":
             return findings
         findings.extend(f for rule in HOLD_RULES if (f := rule(check)) is not None)
         findings.extend(self.history.findings(payment, self.is_live))
@@ -138,10 +139,11 @@ class ValidationAgent:
         self, payment_id: str, outcome: Outcome, findings: list[Finding], indicator_id: str | None, at: datetime
     ) -> Decision:
         account = self.state.ledger.accounts.get(indicator_id) if indicator_id is not None else None
-        return Decision.model_construct(
+        return trusted(
+            Decision,
             payment_id=payment_id,
             outcome=outcome,
-            reasons=tuple(f.reason() for f in findings),
+            reasons=tuple([f.reason() for f in findings]) if findings else (),
             indicator_id=indicator_id,
             available_after=account.available if account is not None else None,
             decided_at=at,

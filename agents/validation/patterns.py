@@ -53,7 +53,7 @@ class PayeeHistory:
 
     def _split(self, payment: Payment, recent: deque[Recent], is_live: Callable[[str], bool]) -> Finding | None:
         threshold = self.rules.review_threshold
-        if payment.amount >= threshold:
+        if payment.amount >= threshold or len(recent) + 1 < self.rules.split_min_payments:
             return None
         since = payment.requested_at - self._split_window
         parts = [
