@@ -46,7 +46,8 @@ def test_trusted_construction_equals_a_validated_model() -> None:
 def test_fingerprint_is_content_not_formatting() -> None:
     data = payment_data()
     compact = decode_line(line("payment", data))
-    spaced = decode_line(orjson.dumps({"type": "payment", "data": data}, option=orjson.OPT_INDENT_2).replace(b"\n", b""))
+    indented = orjson.dumps({"type": "payment", "data": data}, option=orjson.OPT_INDENT_2)
+    spaced = decode_line(indented.replace(b"\n", b""))
     assert fingerprint(compact) == fingerprint(spaced)
     other = make_payment(amount="1.01")
     assert fingerprint(other) != fingerprint(compact)
