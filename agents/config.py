@@ -1,6 +1,7 @@
 """The rule thresholds: one TOML file, parsed into a frozen, strictly checked model."""
 
 import tomllib
+from datetime import timedelta, timezone
 from importlib import resources
 from typing import Annotated
 
@@ -27,6 +28,11 @@ class ValidationRules(_Section):
     individual_economic_prefixes: Prefixes
     direct_fund_forbidden_payees: tuple[PayeeKind, ...]
     executable_project_statuses: tuple[ProjectStatus, ...]
+    fiscal_utc_offset_hours: Annotated[int, Field(ge=-12, le=14)]
+
+    @property
+    def fiscal_timezone(self) -> timezone:
+        return timezone(timedelta(hours=self.fiscal_utc_offset_hours))
 
 
 class SanbaoRules(_Section):

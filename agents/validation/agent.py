@@ -5,7 +5,7 @@ a held payment is released (accepted, a second decision) or rejected (voided).
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Protocol
 
 from agents.config import RulesConfig
@@ -58,9 +58,11 @@ class ValidationAgent:
     payments: dict[str, PaymentRecord] = field(default_factory=dict)
     history: PayeeHistory = field(init=False)
     counts: dict[str, int] = field(default_factory=dict)
+    _fiscal_tz: tzinfo = field(init=False)
 
     def __post_init__(self) -> None:
         self.history = PayeeHistory(self.rules.validation)
+        self._fiscal_tz = self.rules.validation.fiscal_timezone
 
     def _count(self, what: str) -> None:
         self.counts[what] = self.counts.get(what, 0) + 1
@@ -78,8 +80,10 @@ class ValidationAgent:
         return []
 
     def is_live(self, payment_id: str) -> bool:
+        """Counts for F001/F002: decided and neither rejected nor returned (a bounced payment
+        never reached the payee, so paying it again is not a duplicate)."""
         record = self.payments.get(payment_id)
-        return record is not None and record.status != "rejected"
+        return record is not None and record.status not in ("rejected", "returned")
 
     def on_payment(self, payment: Payment) -> list[Emitted]:
         fingerprint = content_digest(payment)
@@ -112,6 +116,7 @@ class ValidationAgent:
             project=state.project(payment.project_id),
             block=state.blocklist.get(payment.payee.account),
             rules=self.rules,
+            fiscal_tz=self._fiscal_tz,
         )
         findings = [f for rule in REJECT_RULES if (f := rule(check)) is not None]
         if findings and _outcome(findings) == "rejected":
@@ -182,6 +187,11 @@ class ValidationAgent:
             problem_en = f"{status} for a payment that is {previous}"
             return [self._t005(settlement, problem_en, f"{previous} 状态的支付收到 {status}")]
         record.status = status
+        if settlement.indicator_id != record.indicator_id:
+            # Applied to the payment's own indicator (payment_id is the key); the bank's label is flagged.
+            problem_en = f"settlement names {settlement.indicator_id}, the payment is on {record.indicator_id}"
+            problem_zh = f"清算指标 {settlement.indicator_id} 与支付指标 {record.indicator_id} 不符"
+            return [self._t005(settlement, problem_en, problem_zh)]
         if settlement.amount != record.amount_fen:
             # The ledger posts the instructed amount; the bank's differing figure is flagged.
             bank, instructed = format_fen(settlement.amount), format_fen(record.amount_fen)

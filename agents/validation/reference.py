@@ -45,6 +45,8 @@ class ReferenceState:
         old = self.indicators.get(new.indicator_id)
         if old is not None and new.version <= old.version:
             self.stale_versions += 1
+            if new.version == old.version and new != old:
+                return Refusal("version_conflict", f"version {new.version} was already applied with other content")
             return None
         parent_id = new.parent_indicator_id
         if parent_id == new.indicator_id:

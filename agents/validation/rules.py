@@ -6,6 +6,7 @@ returns a Finding or None. Codes, messages and clauses live in the alert catalog
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import tzinfo
 
 from agents.config import RulesConfig
 from agents.findings import Finding
@@ -25,6 +26,7 @@ class Check:
     project: Project | None
     block: PayeeBlock | None
     rules: RulesConfig
+    fiscal_tz: tzinfo
 
 
 Rule = Callable[[Check], Finding | None]
@@ -43,8 +45,8 @@ def b002_indicator_inactive(c: Check) -> Finding | None:
 
 
 def b003_fiscal_year(c: Check) -> Finding | None:
-    # The payment date's year in the timestamp's own offset (treasury local time).
-    year = c.payment.requested_at.year
+    # The payment date's year in the treasury's local time, whatever offset the sender used.
+    year = c.payment.requested_at.astimezone(c.fiscal_tz).year
     if c.indicator is not None and year != c.indicator.fiscal_year:
         return Finding("B003", "reject", {"payment_year": year, "fiscal_year": c.indicator.fiscal_year})
     return None

@@ -312,8 +312,11 @@ def test_higher_version_adjusts_the_amount(ready_agent: ValidationAgent) -> None
 def test_lower_or_equal_version_is_ignored_and_counted(ready_agent: ValidationAgent) -> None:
     ready_agent.on_indicator(make_indicator(version=3, amount="1500.00"))
     assert ready_agent.on_indicator(make_indicator(version=2, amount="9000.00")) == []
-    assert ready_agent.on_indicator(make_indicator(version=3, amount="9000.00", status="frozen")) == []
-    assert ready_agent.state.stale_versions == 2
+    assert ready_agent.on_indicator(make_indicator(version=3, amount="1500.00")) == []  # identical resend
+    # The same version with other content is not applied, and kept as a dead letter saying why.
+    (conflict,) = ready_agent.on_indicator(make_indicator(version=3, amount="9000.00", status="frozen"))
+    assert isinstance(conflict, Refusal) and conflict.error_code == "version_conflict"
+    assert ready_agent.state.stale_versions == 3
     assert balances(ready_agent) == (150_000, 0, 0, 0, 150_000)
     assert ready_agent.state.indicators["IND-1"].status == "active"
 
@@ -470,3 +473,19 @@ def test_ledger_boundaries_are_allowed(ledger: Ledger) -> None:
     ledger.reverse("I", 1_000)  # all spent
     a = ledger.accounts["I"]
     assert (a.allocated, a.reserved, a.spent, a.available) == (0, 0, 0, 10_000)
+
+
+def test_settlement_naming_another_indicator_is_applied_by_payment_and_flagged(ready_agent: ValidationAgent) -> None:
+    ready_agent.on_payment(make_payment())
+    (signal,) = ready_agent.on_settlement(make_settlement(indicator_id="IND-OTHER"))
+    assert isinstance(signal, AlertSignal) and signal.code == "T005"
+    assert "IND-OTHER" in signal.evidence["problem"]
+    assert balances(ready_agent) == (100_000, 0, 0, 60_000, 40_000)
+
+
+def test_a_returned_payment_is_not_a_duplicate_of_its_repayment(ready_agent: ValidationAgent) -> None:
+    ready_agent.on_payment(make_payment())
+    ready_agent.on_settlement(make_settlement(status="returned"))
+    (decision,) = ready_agent.on_payment(make_payment(payment_id="PAY-2"))
+    assert isinstance(decision, Decision)
+    assert decision.outcome == "accepted" and decision.reasons == ()

@@ -125,10 +125,12 @@ def test_b003_payment_year_in_its_own_offset(ready_agent: ValidationAgent) -> No
     assert_fires(decision, "B003", "rejected", "2023", "2022")
 
 
-def test_b003_same_year_in_its_own_offset_is_accepted(ready_agent: ValidationAgent) -> None:
-    # 2022-12-31 23:30 at -05:00 is already 2023 in UTC; the payment's own year (2022) counts.
-    assert_accepted(decide(ready_agent, requested_at="2022-12-31T23:30:00-05:00"))
-    assert_accepted(decide(ready_agent, payment_id="PAY-2", amount="1.00",
+def test_b003_year_is_taken_in_treasury_local_time(ready_agent: ValidationAgent) -> None:
+    # 2022-12-31 23:30 at -05:00 is 2023-01-01 12:30 in Beijing: the treasury's fiscal year 2023.
+    assert_fires(decide(ready_agent, requested_at="2022-12-31T23:30:00-05:00"), "B003", "rejected", "2023")
+    # 2022-12-31 15:30 UTC is 23:30 in Beijing: still 2022.
+    assert_accepted(decide(ready_agent, payment_id="PAY-2", amount="1.00", requested_at="2022-12-31T15:30:00+00:00"))
+    assert_accepted(decide(ready_agent, payment_id="PAY-3", amount="2.00",
                            requested_at="2022-12-31T23:30:00+08:00"))
 
 
