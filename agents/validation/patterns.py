@@ -1,6 +1,5 @@
 """F001 split payments and F002 suspected duplicates: windows of recent payments per payee account."""
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -27,7 +26,7 @@ class PayeeHistory:
     """Recent non-rejected payments per payee account, pruned to the longest window."""
 
     rules: ValidationRules
-    by_account: dict[str, deque[Recent]] = field(default_factory=dict)
+    by_account: dict[str, list[Recent]] = field(default_factory=dict)
     _split_window: timedelta = field(init=False)
     _duplicate_window: timedelta = field(init=False)
     _memory: timedelta = field(init=False)
@@ -51,7 +50,7 @@ class PayeeHistory:
             found.append(duplicate)
         return found
 
-    def _split(self, payment: Payment, recent: deque[Recent], is_live: Callable[[str], bool]) -> Finding | None:
+    def _split(self, payment: Payment, recent: list[Recent], is_live: Callable[[str], bool]) -> Finding | None:
         threshold = self.rules.review_threshold
         if payment.amount >= threshold or len(recent) + 1 < self.rules.split_min_payments:
             return None
@@ -76,7 +75,7 @@ class PayeeHistory:
             },
         )
 
-    def _duplicate(self, payment: Payment, recent: deque[Recent], is_live: Callable[[str], bool]) -> Finding | None:
+    def _duplicate(self, payment: Payment, recent: list[Recent], is_live: Callable[[str], bool]) -> Finding | None:
         since = payment.requested_at - self._duplicate_window
         for r in recent:
             if (
@@ -92,10 +91,18 @@ class PayeeHistory:
 
     def record(self, payment: Payment) -> None:
         """Remember a payment that was not rejected; forget what no window can reach."""
-        recent = self.by_account.setdefault(payment.payee.account, deque())
-        recent.append(
-            Recent(payment.requested_at, payment.payment_id, payment.agency_code, payment.amount, payment.economic_code)
-        )
+        entry = Recent(payment.requested_at, payment.payment_id, payment.agency_code, payment.amount,
+                       payment.economic_code)
+        account = payment.payee.account
+        recent = self.by_account.get(account)
+        if recent is None:
+            # A plain list: most accounts hold one or two entries, and a deque costs ~600 bytes empty.
+            self.by_account[account] = [entry]
+            return
+        recent.append(entry)
         horizon = payment.requested_at - self._memory
-        while recent and recent[0].at < horizon:
-            recent.popleft()
+        stale = 0
+        while stale < len(recent) and recent[stale].at < horizon:
+            stale += 1
+        if stale:
+            del recent[:stale]

@@ -6,7 +6,7 @@ returns a Finding or None. Codes, messages and clauses live in the alert catalog
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import tzinfo
+from datetime import datetime, tzinfo
 
 from agents.config import RulesConfig
 from agents.findings import Finding
@@ -44,9 +44,17 @@ def b002_indicator_inactive(c: Check) -> Finding | None:
     return None
 
 
+def local_year(at: datetime, tz: tzinfo) -> int:
+    """The calendar year of `at` in `tz` (the treasury's local time), whatever offset `at` has."""
+    # Offsets differ by under 27 h, so only 31 Dec and 1 Jan can change year: convert just those
+    # (an aware conversion costs ~10x a field read on the hot path).
+    if (at.month == 12 and at.day == 31) or (at.month == 1 and at.day == 1):
+        return at.astimezone(tz).year
+    return at.year
+
+
 def b003_fiscal_year(c: Check) -> Finding | None:
-    # The payment date's year in the treasury's local time, whatever offset the sender used.
-    year = c.payment.requested_at.astimezone(c.fiscal_tz).year
+    year = local_year(c.payment.requested_at, c.fiscal_tz)
     if c.indicator is not None and year != c.indicator.fiscal_year:
         return Finding("B003", "reject", {"payment_year": year, "fiscal_year": c.indicator.fiscal_year})
     return None

@@ -1,10 +1,14 @@
 """Every payment rule code of DESIGN §4: where it fires, and the same setup minus the one difference."""
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agents.validation.agent import ValidationAgent
+from agents.validation.rules import local_year
 from alerts.catalogue import CATALOGUE
 from alerts.signals import AlertSignal
 from models.outputs import Decision
@@ -631,3 +635,13 @@ def test_hold_reasons_are_reported_in_catalogue_order(dup_agent: ValidationAgent
     second = decide(dup_agent, payment_id="PAY-2", payee=individual, requested_at=at(days=1))
     assert codes(second) == ["F002", "F004"]
 
+
+
+@given(
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2099, 12, 31)),
+    st.integers(min_value=-12 * 60, max_value=14 * 60),
+)
+def test_local_year_matches_a_full_conversion(naive: datetime, offset_minutes: int) -> None:
+    at = naive.replace(tzinfo=timezone(timedelta(minutes=offset_minutes)))
+    beijing = timezone(timedelta(hours=8))
+    assert local_year(at, beijing) == at.astimezone(beijing).year
