@@ -7,8 +7,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-from stream.demo.generator import write_scenario
 
+from stream.demo.generator import write_scenario
 from stream.sinks import OUTPUT_FILES
 
 pytestmark = pytest.mark.integration
