@@ -48,7 +48,9 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _replay(path: Path, out: Path, settings: Settings, quiet: bool, force_progress: bool = False) -> RunStats:
+def _replay(
+    path: Path, out: Path, settings: Settings, quiet: bool, force_progress: bool = False, top_reasons: int = 8
+) -> RunStats:
     if not path.is_file():
         raise TreasuryError(f"input file {path} does not exist or is not a file")
     engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes)
@@ -62,7 +64,7 @@ def _replay(path: Path, out: Path, settings: Settings, quiet: bool, force_progre
     if progress is not None:
         progress.done()
     if not quiet:
-        print(summary(stats))
+        print(summary(stats, top=top_reasons))
         print(f"outputs       {out}/")
     return stats
 
@@ -75,7 +77,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> None:
     scenario = workdir / "scenario.jsonl"
     lines = write_scenario(scenario, seed=args.seed, payments=args.payments)
     print(f"generated     {lines:,} events for Inner Mongolia (150000), 12 leagues/cities -> {scenario}")
-    _replay(scenario, workdir / "out", settings, quiet=False, force_progress=True)
+    _replay(scenario, workdir / "out", settings, quiet=False, force_progress=True, top_reasons=40)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

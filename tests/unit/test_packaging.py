@@ -44,3 +44,16 @@ def test_core_imports_run_one_way() -> None:
                 if len(words) >= 2 and words[0] in ("import", "from"):
                     top = words[1].split(".")[0]
                     assert top not in forbidden, f"{path.relative_to(ROOT)} imports {top}"
+
+
+def test_the_embedded_runtime_does_not_import_faust_or_kafka() -> None:
+    """Start-up stays fast: replay and demo never load the distributed runtime's libraries."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, stream.cli, stream.embedded, stream.demo.generator;"
+        "print(sorted(m for m in ('faust', 'aiokafka', 'asyncpg', 'prometheus_client') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.strip() == "[]"
