@@ -5,6 +5,7 @@ Available = amount - allocated - reserved - spent, and it never goes below zero.
 programming error and raises InvariantViolation (an explicit raise: `assert` vanishes under -O).
 """
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 
 from models.errors import InvariantViolation
@@ -34,8 +35,9 @@ class Ledger:
 
     __slots__ = ("accounts",)
 
-    def __init__(self) -> None:
-        self.accounts: dict[str, Account] = {}
+    def __init__(self, accounts: MutableMapping[str, Account] | None = None) -> None:
+        # Every change is written back (`accounts[id] = account`): the mapping may be a durable table.
+        self.accounts: MutableMapping[str, Account] = {} if accounts is None else accounts
 
     def open(self, indicator_id: str, amount_fen: int) -> None:
         if indicator_id in self.accounts:
@@ -53,6 +55,7 @@ class Ledger:
         if amount_fen < account.committed:
             raise InvariantViolation(f"adjusting {indicator_id} below its committed amount")
         account.amount = amount_fen
+        self.accounts[indicator_id] = account
 
     def allocate(self, parent_id: str, delta_fen: int) -> None:
         """Move `delta_fen` of the parent's available into allocations (negative gives back)."""
@@ -60,6 +63,7 @@ class Ledger:
         if delta_fen > account.available or account.allocated + delta_fen < 0:
             raise InvariantViolation(f"allocation of {delta_fen} from {parent_id} breaks its ledger")
         account.allocated += delta_fen
+        self.accounts[parent_id] = account
 
     def reserve(self, indicator_id: str, amount_fen: int) -> None:
         account = self.accounts[indicator_id]
@@ -67,6 +71,7 @@ class Ledger:
         if amount_fen > account.available:
             raise InvariantViolation(f"reserving {amount_fen} on {indicator_id} beyond available")
         account.reserved += amount_fen
+        self.accounts[indicator_id] = account
 
     def void(self, indicator_id: str, amount_fen: int) -> None:
         """Release a reservation (a return, or a held payment rejected)."""
@@ -74,6 +79,7 @@ class Ledger:
         if not 0 < amount_fen <= account.reserved:
             raise InvariantViolation(f"voiding {amount_fen} on {indicator_id} beyond reserved")
         account.reserved -= amount_fen
+        self.accounts[indicator_id] = account
 
     def post(self, indicator_id: str, amount_fen: int) -> None:
         """A settlement: the reservation becomes spending."""
@@ -82,6 +88,7 @@ class Ledger:
             raise InvariantViolation(f"posting {amount_fen} on {indicator_id} beyond reserved")
         account.reserved -= amount_fen
         account.spent += amount_fen
+        self.accounts[indicator_id] = account
 
     def reverse(self, indicator_id: str, amount_fen: int) -> None:
         """A return after settlement: the spending comes back as available."""
@@ -89,6 +96,7 @@ class Ledger:
         if not 0 < amount_fen <= account.spent:
             raise InvariantViolation(f"reversing {amount_fen} on {indicator_id} beyond spent")
         account.spent -= amount_fen
+        self.accounts[indicator_id] = account
 
 
 def _positive(amount_fen: int) -> None:

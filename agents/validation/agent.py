@@ -4,6 +4,7 @@ Payment lifecycle: accepted/held reserve; settled posts; returned voids (or reve
 a held payment is released (accepted, a second decision) or rejected (voided).
 """
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Protocol
@@ -55,7 +56,9 @@ class ValidationAgent:
     rules: RulesConfig
     cash_guard: CashGuard | None = None
     state: ReferenceState = field(default_factory=ReferenceState)
-    payments: dict[str, PaymentRecord] = field(default_factory=dict)
+    payments: MutableMapping[str, PaymentRecord] = field(default_factory=dict)
+    # Settlements that arrived before their payment (another topic may deliver it later).
+    early_settlements: MutableMapping[str, list[Settlement]] = field(default_factory=dict)
     history: PayeeHistory = field(init=False)
     counts: dict[str, int] = field(default_factory=dict)
     _fiscal_tz: tzinfo = field(init=False)
@@ -68,8 +71,8 @@ class ValidationAgent:
         self.counts[what] = self.counts.get(what, 0) + 1
 
     def on_indicator(self, indicator: Indicator) -> list[Emitted]:
-        outcome = self.state.apply_indicator(indicator)
-        return [] if outcome is None else [outcome]
+        """All allocation steps at once (embedded runtime)."""
+        return [item for item in self.state.apply(indicator) if isinstance(item, Refusal | AlertSignal)]
 
     def on_project(self, project: Project) -> list[Emitted]:
         self.state.apply_project(project)
@@ -103,6 +106,11 @@ class ValidationAgent:
         for f in findings:
             if f.code in ALERTING_CODES:
                 emitted.append(AlertSignal(f.code, "payment", payment.payment_id, payment.requested_at, f.evidence))
+        early = self.early_settlements.pop(payment.payment_id, None)
+        if early:
+            emitted.append(AlertSignal("T005", "payment", payment.payment_id, payment.requested_at, active=False))
+            for settlement in early:
+                emitted.extend(self.on_settlement(settlement))
         return emitted
 
     def _judge(self, payment: Payment) -> list[Finding]:
@@ -171,6 +179,9 @@ class ValidationAgent:
     def on_settlement(self, settlement: Settlement) -> list[Emitted]:
         record = self.payments.get(settlement.payment_id)
         if record is None:
+            # Kept: applied when the payment arrives (the alert then resolves itself).
+            waiting = self.early_settlements.get(settlement.payment_id, [])
+            self.early_settlements[settlement.payment_id] = [*waiting, settlement]
             return [self._t005(settlement, "settlement for an unknown payment", "未知支付的清算")]
         ledger = self.state.ledger
         status, previous = settlement.status, record.status
@@ -187,6 +198,7 @@ class ValidationAgent:
             problem_en = f"{status} for a payment that is {previous}"
             return [self._t005(settlement, problem_en, f"{previous} 状态的支付收到 {status}")]
         record.status = status
+        self.payments[settlement.payment_id] = record  # written back: the mapping may be a durable table
         if settlement.indicator_id != record.indicator_id:
             # Applied to the payment's own indicator (payment_id is the key); the bank's label is flagged.
             problem_en = f"settlement names {settlement.indicator_id}, the payment is on {record.indicator_id}"
@@ -226,4 +238,5 @@ class ValidationAgent:
         record.decision = record.decision.model_copy(
             update={"outcome": outcome, "decided_at": at, "available_after": account.available}
         )
+        self.payments[payment_id] = record
         return [record.decision]

@@ -1,6 +1,6 @@
 """F001 split payments and F002 suspected duplicates: windows of recent payments per payee account."""
 
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -26,7 +26,7 @@ class PayeeHistory:
     """Recent non-rejected payments per payee account, pruned to the longest window."""
 
     rules: ValidationRules
-    by_account: dict[str, list[Recent]] = field(default_factory=dict)
+    by_account: MutableMapping[str, list[Recent]] = field(default_factory=dict)
     _split_window: timedelta = field(init=False)
     _duplicate_window: timedelta = field(init=False)
     _memory: timedelta = field(init=False)
@@ -106,3 +106,4 @@ class PayeeHistory:
             stale += 1
         if stale:
             del recent[:stale]
+        self.by_account[account] = recent  # written back: the mapping may be a durable table

@@ -489,3 +489,17 @@ def test_a_returned_payment_is_not_a_duplicate_of_its_repayment(ready_agent: Val
     (decision,) = ready_agent.on_payment(make_payment(payment_id="PAY-2"))
     assert isinstance(decision, Decision)
     assert decision.outcome == "accepted" and decision.reasons == ()
+
+
+def test_a_settlement_before_its_payment_is_applied_when_the_payment_arrives(ready_agent: ValidationAgent) -> None:
+    (early,) = ready_agent.on_settlement(make_settlement())
+    assert isinstance(early, AlertSignal) and early.code == "T005" and early.active
+    assert balances(ready_agent) == (100_000, 0, 0, 0, 100_000)
+    emitted = ready_agent.on_payment(make_payment())
+    decision = emitted[0]
+    assert isinstance(decision, Decision) and decision.outcome == "accepted"
+    resolved = [e for e in emitted if isinstance(e, AlertSignal)]
+    assert [(s.code, s.active) for s in resolved] == [("T005", False)]
+    assert balances(ready_agent) == (100_000, 0, 0, 60_000, 40_000)
+    assert ready_agent.payments["PAY-1"].status == "settled"
+    assert not ready_agent.early_settlements
