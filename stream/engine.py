@@ -14,11 +14,12 @@ from typing import Any
 from agents.config import RulesConfig
 from agents.findings import Refusal
 from agents.validation.agent import Emitted, ValidationAgent
+from agents.validation.budget import BudgetOut, Credit, Debit, Step, Verdict
 from alerts.lifecycle import AlertBook
 from alerts.signals import AlertSignal
 from models.base import WireModel
 from models.codec import DEFAULT_MAX_LINE_BYTES, decode_line, payment_hint
-from models.errors import InvalidInput
+from models.errors import InvalidInput, InvariantViolation
 from models.inputs import (
     Clock,
     Indicator,
@@ -68,15 +69,43 @@ class Engine:
     events_by_type: Counter[type] = field(default_factory=Counter)
     _routes: dict[type, Callable[[Any], list[Emitted]]] = field(init=False)
 
+    # Set by the Kafka runtime: allocation steps go to the partition that owns their indicator
+    # instead of running here at once (see agents/validation/budget.py).
+    forward: Callable[[Step], None] | None = None
+
     def __post_init__(self) -> None:
-        self.validation = agent = ValidationAgent(self.rules)
+        self.bind(ValidationAgent(self.rules))
+
+    def bind(self, agent: ValidationAgent) -> None:
+        """Use this agent (e.g. one whose state mappings are durable tables)."""
+        self.validation = agent
         self._routes = {
             Payment: agent.on_payment,
             Settlement: agent.on_settlement,
-            Indicator: agent.on_indicator,
+            Indicator: self._on_indicator,
             Project: agent.on_project,
             PayeeBlock: agent.on_block,
         }
+
+    def _on_indicator(self, indicator: Indicator) -> list[Emitted]:
+        if self.forward is None:
+            return self.validation.on_indicator(indicator)
+        return self._forwarding(self.validation.receive_indicator(indicator))
+
+    def handle_step(self, step: Step, raw: bytes, source: str, offset: int) -> list[WireModel]:
+        """An allocation step handed over from another partition (Kafka runtime)."""
+        return self._wire(self._forwarding(self.validation.on_step(step)), raw, source, offset)
+
+    def _forwarding(self, items: list[Emitted | BudgetOut]) -> list[Emitted]:
+        emitted: list[Emitted] = []
+        for item in items:
+            if isinstance(item, Debit | Verdict | Credit):
+                if self.forward is None:
+                    raise InvariantViolation("an allocation step to forward with no forwarder")
+                self.forward(item)
+            else:
+                emitted.append(item)
+        return emitted
 
     def handle_line(self, line: bytes, source: str, offset: int) -> list[WireModel]:
         """Decode and handle one JSON line; invalid input becomes data, never an exception."""
@@ -102,14 +131,20 @@ class Engine:
         return self._wire(emitted, raw, source, offset)
 
     def invalid(
-        self, raw: bytes, source: str, offset: int, error: InvalidInput, whole: "Whole | None" = None
+        self,
+        raw: bytes,
+        source: str,
+        offset: int,
+        error: InvalidInput,
+        whole: "Whole | None" = None,
+        kind: str | None = None,
     ) -> list[WireModel]:
         """A dead letter for the raw message, and a V001 decision when it names a payment.
 
         `whole` describes the full message when `raw` is only its first bytes (an overlong line).
         """
         self.events_by_type[InvalidInput] += 1
-        payment_id, indicator_id, requested_at = payment_hint(raw) if whole is None else (None, None, None)
+        payment_id, indicator_id, requested_at = payment_hint(raw, kind) if whole is None else (None, None, None)
         out: list[WireModel] = [_dead_letter(raw, source, offset, error.code, error.message, payment_id, whole)]
         at = _aware(requested_at) or self.now or NO_EVENT_TIME
         if payment_id is not None:

@@ -7,10 +7,11 @@ a held payment is released (accepted, a second decision) or rejected (voided).
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import Protocol
+from typing import Any, Protocol
 
 from agents.config import RulesConfig
 from agents.findings import Finding, Refusal
+from agents.validation.budget import BudgetOut, Step, Verdict
 from agents.validation.patterns import PayeeHistory
 from agents.validation.reference import ReferenceState
 from agents.validation.rules import HOLD_RULES, REJECT_RULES, Check
@@ -57,6 +58,8 @@ class ValidationAgent:
     cash_guard: CashGuard | None = None
     state: ReferenceState = field(default_factory=ReferenceState)
     payments: MutableMapping[str, PaymentRecord] = field(default_factory=dict)
+    # Payments for an indicator still waiting for its parent's verdict, in arrival order.
+    parked: MutableMapping[str, list[Payment]] = field(default_factory=dict)
     # Settlements that arrived before their payment (another topic may deliver it later).
     early_settlements: MutableMapping[str, list[Settlement]] = field(default_factory=dict)
     history: PayeeHistory = field(init=False)
@@ -72,7 +75,25 @@ class ValidationAgent:
 
     def on_indicator(self, indicator: Indicator) -> list[Emitted]:
         """All allocation steps at once (embedded runtime)."""
-        return [item for item in self.state.apply(indicator) if isinstance(item, Refusal | AlertSignal)]
+        return self._released([item for item in self.state.apply(indicator) if isinstance(item, Refusal | AlertSignal)],
+                              indicator.indicator_id)
+
+    def receive_indicator(self, indicator: Indicator) -> list[Emitted | BudgetOut]:
+        """Step 1 only (Kafka runtime): the steps it hands on are the caller's to deliver."""
+        return self._released(self.state.receive(indicator), indicator.indicator_id)
+
+    def on_step(self, step: Step) -> list[Emitted | BudgetOut]:
+        """A later allocation step; a verdict releases the payments that waited for it."""
+        done = self.state.run(step)
+        return self._released(done, step.child_id) if isinstance(step, Verdict) else done
+
+    def _released(self, done: list[Any], indicator_id: str) -> list[Any]:
+        """Decide, in arrival order, the payments that waited for an indicator no longer pending."""
+        if indicator_id in self.state.pending or indicator_id not in self.parked:
+            return done
+        for payment in self.parked.pop(indicator_id):
+            done.extend(self.on_payment(payment))
+        return done
 
     def on_project(self, project: Project) -> list[Emitted]:
         self.state.apply_project(project)
@@ -93,6 +114,10 @@ class ValidationAgent:
         known = self.payments.get(payment.payment_id)
         if known is not None:
             return [self._redelivery(payment, fingerprint, known)]
+        if payment.indicator_id in self.state.pending and payment.indicator_id not in self.state.indicators:
+            # Its indicator waits for the parent's verdict: decide the payment once that is in.
+            self.parked[payment.indicator_id] = [*self.parked.get(payment.indicator_id, []), payment]
+            return []
         findings = self._judge(payment)
         outcome = _outcome(findings) if findings else "accepted"
         if outcome != "rejected":

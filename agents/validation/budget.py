@@ -1,21 +1,26 @@
 """Indicators on the ledger: opening, versioned adjustment, and allocation from a parent in steps.
 
 An allocation (an indicator with a parent) is a reservation on the parent. In the Kafka runtime
-the parent and the child live on different partitions, so the change runs as steps, each on the
-partition of the indicator it changes (single writer):
+the parent and the child live on different partitions, so each step runs on the partition of the
+indicator it changes (single writer), and the child is not payable until its parent has paid for
+it (TigerBeetle-style two-phase):
 
-1. `receive` on the parent's partition: check the version, debit the parent for a growing
-   allocation (or refuse with T002), remember what was debited, then hand an `Install` on;
-2. `install` on the child's partition: open or adjust the child; when the child refuses (stale,
-   moved, below what it committed) or shrinks, hand a `GiveBack` on;
-3. `give_back` on the parent's partition: credit the parent and settle what is remembered.
+1. `receive` on the child's partition: check the version, the parent link and what the child
+   has committed. A root, or a child that does not grow, is applied at once (a shrinking child
+   hands a `Credit` to its parent). A growing child waits as *pending* and hands a `Debit` on.
+2. `debit` on the parent's partition: reserve the growth on the parent, or refuse it (T002),
+   and answer the child with a `Verdict`.
+3. `verdict` on the child's partition: apply the pending version, or drop it.
+   `credit` on the parent's partition gives back what a shrinking child released.
 
-The embedded runtime runs the three steps at once, in order. Every step is idempotent for a
-given version, so a redelivered step after a crash changes nothing twice.
+The embedded runtime runs the steps at once, in order. Every step is idempotent per version, so
+a step redelivered after a crash changes nothing twice. Payments for a child that is still
+pending wait for its verdict (see ValidationAgent), so no payment races its own indicator.
 """
 
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from agents.findings import Refusal
 from agents.ledger import Ledger
@@ -23,32 +28,52 @@ from alerts.signals import AlertSignal
 from models.inputs import Indicator
 from models.money import format_fen
 
-# (version, amount in fen) of an allocation as debited from its parent.
+# (version, amount in fen) of a child as last debited from its parent.
 Allocation = tuple[int, int]
 
 
 @dataclass(frozen=True, slots=True)
-class Install:
-    """Step 2: open or adjust `indicator` on its own partition."""
-
-    indicator: Indicator
-    direct_fund_code: str | None
-    debited_fen: int  # what step 1 debited from the parent for this version (undone on refusal)
-    shrink_fen: int  # what the parent gets back once the child accepts a smaller amount
-    previous: Allocation | None  # the parent's record before step 1, restored on refusal
-
-
-@dataclass(frozen=True, slots=True)
-class GiveBack:
-    """Step 3: credit the parent and record (or restore) what its child holds."""
+class Debit:
+    """Step 2: reserve `delta_fen` on the parent for this version of the child."""
 
     parent_id: str
     child_id: str
-    credit_fen: int
-    record: Allocation | None
+    version: int
+    amount_fen: int
+    delta_fen: int
+    at: datetime
 
 
-BudgetOut = Refusal | AlertSignal | Install | GiveBack
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """Step 3: the parent's answer to a Debit, handed back to the child."""
+
+    child_id: str
+    version: int
+    granted: bool
+    direct_fund_code: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Credit:
+    """The parent gets back what a child released by shrinking (no answer needed)."""
+
+    parent_id: str
+    child_id: str
+    version: int
+    amount_fen: int
+    delta_fen: int
+    at: datetime
+
+
+Step = Debit | Verdict | Credit
+BudgetOut = Refusal | AlertSignal | Step
+
+
+def step_target(step: Step) -> str:
+    """The indicator whose partition runs this step."""
+    return step.child_id if isinstance(step, Verdict) else step.parent_id
 
 
 @dataclass(slots=True)
@@ -59,80 +84,74 @@ class Budget:
     indicators: MutableMapping[str, Indicator] = field(default_factory=dict)
     # The direct-fund document an indicator belongs to, its own or inherited from a parent.
     direct_fund: MutableMapping[str, str] = field(default_factory=dict)
+    # On a parent's partition: what each child holds of it.
     allocations: MutableMapping[str, Allocation] = field(default_factory=dict)
+    # On a child's partition: the version waiting for its parent's verdict, then later ones.
+    pending: MutableMapping[str, list[Indicator]] = field(default_factory=dict)
     stale_versions: int = 0
 
     def apply(self, new: Indicator) -> list[BudgetOut]:
-        """All steps at once (embedded runtime): the outcomes, without the hand-overs."""
-        pending: list[BudgetOut] = list(self.receive(new))
+        """Every step at once (embedded runtime): the outcomes, without the hand-overs."""
+        queue: list[BudgetOut] = self.receive(new)
         done: list[BudgetOut] = []
-        while pending:
-            item = pending.pop(0)
-            if isinstance(item, Install):
-                pending.extend(self.install(item))
-            elif isinstance(item, GiveBack):
-                pending.extend(self.give_back(item))
+        while queue:
+            item = queue.pop(0)
+            if isinstance(item, Debit | Verdict | Credit):
+                queue.extend(self.run(item))
             else:
                 done.append(item)
         return done
 
-    def receive(self, new: Indicator) -> list[BudgetOut]:
-        """Step 1, on the parent's partition (or the indicator's own when it has no parent)."""
-        parent_id = new.parent_indicator_id
-        if parent_id is None:
-            return [Install(new, new.direct_fund_code, 0, 0, None)]
-        if parent_id == new.indicator_id:
-            return [Refusal("own_parent", "an indicator cannot be allocated from itself")]
-        if parent_id not in self.indicators:
-            return [Refusal("unknown_parent", f"parent indicator {parent_id} is unknown")]
-        previous = self.allocations.get(new.indicator_id)
-        if previous is not None and new.version <= previous[0]:
-            # The child's own partition decides whether it is a conflict; nothing to debit here.
-            return [Install(new, None, 0, 0, previous)]
-        delta = new.amount - (previous[1] if previous is not None else 0)
-        inherited = new.direct_fund_code or self.direct_fund.get(parent_id)
-        available = self.ledger.available(parent_id)
-        if delta > available:
-            return [AlertSignal(
-                "T002", "indicator", parent_id, new.issued_at,
-                {"indicator_id": parent_id, "child_indicator_id": new.indicator_id,
-                 "requested": format_fen(delta), "available": format_fen(available)},
-            )]
-        if delta > 0:
-            self.ledger.allocate(parent_id, delta)
-        if delta >= 0:
-            self.allocations[new.indicator_id] = (new.version, new.amount)
-        return [Install(new, inherited, max(delta, 0), max(-delta, 0), previous)]
+    def run(self, step: Step) -> list[BudgetOut]:
+        if isinstance(step, Debit):
+            return self.debit(step)
+        if isinstance(step, Verdict):
+            return self.verdict(step)
+        return self.credit(step)
 
-    def install(self, step: Install) -> list[BudgetOut]:
-        """Step 2, on the indicator's own partition."""
-        new, old = step.indicator, self.indicators.get(step.indicator.indicator_id)
+    def receive(self, new: Indicator) -> list[BudgetOut]:
+        """Step 1, on the indicator's own partition; waits behind a version still in flight."""
+        queue = self.pending.get(new.indicator_id)
+        if queue:
+            refusal = self._stale(new, [*queue, self.indicators.get(new.indicator_id)])
+            if refusal is not None:
+                return [] if refusal.error_code == "stale" else [refusal]
+            self.pending[new.indicator_id] = [*queue, new]
+            return []
+        return self._start(new)
+
+    def _start(self, new: Indicator) -> list[BudgetOut]:
+        old = self.indicators.get(new.indicator_id)
         refusal = self._refusal(new, old)
         if refusal is not None:
-            out: list[BudgetOut] = [refusal] if refusal.error_code != "stale" else []
-            if step.debited_fen and new.parent_indicator_id is not None:
-                out.append(GiveBack(new.parent_indicator_id, new.indicator_id, step.debited_fen, step.previous))
-            return out
-        if old is None:
-            self.ledger.open(new.indicator_id, new.amount)
-        else:
-            self.ledger.adjust(new.indicator_id, new.amount)
-        self.indicators[new.indicator_id] = new
-        if step.direct_fund_code is not None:
-            self.direct_fund[new.indicator_id] = step.direct_fund_code
-        if step.shrink_fen and new.parent_indicator_id is not None:
-            record = (new.version, new.amount)
-            return [GiveBack(new.parent_indicator_id, new.indicator_id, step.shrink_fen, record)]
-        return []
+            return [] if refusal.error_code == "stale" else [refusal]
+        parent_id = new.parent_indicator_id
+        delta = new.amount - (old.amount if old is not None else 0)
+        if parent_id is None or delta <= 0:
+            self._install(new, new.direct_fund_code or self.direct_fund.get(new.indicator_id))
+            if parent_id is not None and delta < 0:
+                return [Credit(parent_id, new.indicator_id, new.version, new.amount, -delta, new.issued_at)]
+            return []
+        self.pending[new.indicator_id] = [new]
+        return [Debit(parent_id, new.indicator_id, new.version, new.amount, delta, new.issued_at)]
+
+    def _stale(self, new: Indicator, known: list[Indicator | None]) -> Refusal | None:
+        versions = [k for k in known if k is not None]
+        if not versions or new.version > max(k.version for k in versions):
+            return None
+        self.stale_versions += 1
+        if any(k.version == new.version and k != new for k in versions):
+            return Refusal("version_conflict", f"version {new.version} was already received with other content")
+        return Refusal("stale", "")
 
     def _refusal(self, new: Indicator, old: Indicator | None) -> Refusal | None:
+        if new.parent_indicator_id == new.indicator_id:
+            return Refusal("own_parent", "an indicator cannot be allocated from itself")
         if old is None:
             return None
-        if new.version <= old.version:
-            self.stale_versions += 1
-            if new.version == old.version and new != old:
-                return Refusal("version_conflict", f"version {new.version} was already applied with other content")
-            return Refusal("stale", "")
+        stale = self._stale(new, [old])
+        if stale is not None:
+            return stale
         if new.parent_indicator_id != old.parent_indicator_id:
             return Refusal("parent_changed", "an adjustment may not move an indicator to another parent")
         committed = self.ledger.accounts[new.indicator_id].committed
@@ -143,13 +162,57 @@ class Budget:
             )
         return None
 
-    def give_back(self, step: GiveBack) -> list[BudgetOut]:
-        """Step 3, on the parent's partition: credit it and settle the allocation record."""
-        if self.allocations.get(step.child_id) == step.record:
-            return []  # a redelivered step: already credited
-        self.ledger.allocate(step.parent_id, -step.credit_fen)
-        if step.record is None:
-            self.allocations.pop(step.child_id, None)
+    def _install(self, new: Indicator, direct_fund_code: str | None) -> None:
+        if new.indicator_id in self.indicators:
+            self.ledger.adjust(new.indicator_id, new.amount)
         else:
-            self.allocations[step.child_id] = step.record
+            self.ledger.open(new.indicator_id, new.amount)
+        self.indicators[new.indicator_id] = new
+        if direct_fund_code is not None:
+            self.direct_fund[new.indicator_id] = direct_fund_code
+
+    def debit(self, step: Debit) -> list[BudgetOut]:
+        """Step 2, on the parent's partition."""
+        inherited = self.direct_fund.get(step.parent_id)
+        held = self.allocations.get(step.child_id)
+        if held is not None and step.version <= held[0]:
+            return [Verdict(step.child_id, step.version, held[0] == step.version, inherited, step.at)]
+        if step.parent_id not in self.indicators:
+            return [
+                Refusal("unknown_parent", f"parent indicator {step.parent_id} is unknown"),
+                Verdict(step.child_id, step.version, False, None, step.at),
+            ]
+        available = self.ledger.available(step.parent_id)
+        if step.delta_fen > available:
+            signal = AlertSignal(
+                "T002", "indicator", step.parent_id, step.at,
+                {"indicator_id": step.parent_id, "child_indicator_id": step.child_id,
+                 "requested": format_fen(step.delta_fen), "available": format_fen(available)},
+            )
+            return [signal, Verdict(step.child_id, step.version, False, None, step.at)]
+        self.ledger.allocate(step.parent_id, step.delta_fen)
+        self.allocations[step.child_id] = (step.version, step.amount_fen)
+        return [Verdict(step.child_id, step.version, True, inherited, step.at)]
+
+    def verdict(self, step: Verdict) -> list[BudgetOut]:
+        """Step 3, on the child's partition: apply or drop the version in flight, start the next."""
+        queue = self.pending.get(step.child_id)
+        if not queue or queue[0].version != step.version:
+            return []  # a redelivered verdict, already applied or dropped
+        del self.pending[step.child_id]
+        head, waiting = queue[0], queue[1:]
+        if step.granted:
+            self._install(head, head.direct_fund_code or step.direct_fund_code)
+        out: list[BudgetOut] = []
+        for later in waiting:
+            out.extend(self.receive(later))
+        return out
+
+    def credit(self, step: Credit) -> list[BudgetOut]:
+        """On the parent's partition: take back what a shrinking child released."""
+        held = self.allocations.get(step.child_id)
+        if held is None or step.version <= held[0]:
+            return []  # redelivered, or older than what the parent already knows
+        self.ledger.allocate(step.parent_id, -step.delta_fen)
+        self.allocations[step.child_id] = (step.version, step.amount_fen)
         return []
