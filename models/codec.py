@@ -107,16 +107,19 @@ def _error_code(error: ValidationError) -> str:
     return "schema_invalid"
 
 
-def payment_hint(line: bytes) -> tuple[str | None, str | None, str | None]:
-    """Best effort (payment_id, indicator_id, requested_at) from a line that failed to decode.
+def payment_hint(line: bytes, kind: str | None = None) -> tuple[str | None, str | None, str | None]:
+    """Best effort (payment_id, indicator_id, requested_at) from a message that failed to decode.
 
-    Only a message that says it is a payment names a payment; a bad settlement must never
-    produce a decision that would contradict the payment's own.
+    `line` is an envelope, or a bare `data` object when `kind` (the topic's type) is given. Only a
+    message that says it is a payment names a payment; a bad settlement must never produce a
+    decision that would contradict the payment's own.
     """
     try:
         obj = orjson.loads(line)
     except orjson.JSONDecodeError:
         return None, None, None
+    if kind is not None:
+        obj = {"type": kind, "data": obj}
     if not isinstance(obj, dict) or obj.get("type") != "payment":
         return None, None, None
     data = obj.get("data")

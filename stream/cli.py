@@ -12,7 +12,7 @@ from stream.embedded import RunStats, replay_file
 from stream.engine import Engine
 from stream.progress import TerminalProgress, summary
 from stream.settings import Settings
-from stream.sinks import FileSink
+from stream.sinks import FileSink, Sink
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,6 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("file", type=Path, help="input JSON-lines file")
     replay.add_argument("--out", type=Path, required=True, help="output directory (created if missing)")
     replay.add_argument("--quiet", action="store_true", help="no progress and no summary")
+    replay.add_argument("--db", action="store_true", help="also write the outputs to PostgreSQL at DATABASE_URL")
+
+    commands.add_parser("migrate", help="apply the SQL migrations to the database at DATABASE_URL")
 
     generate = commands.add_parser("generate", help="write a generated region's event stream to a file")
     generate.add_argument("file", type=Path, help="output JSON-lines file")
@@ -49,15 +52,24 @@ def _positive_int(text: str) -> int:
 
 
 def _replay(
-    path: Path, out: Path, settings: Settings, quiet: bool, force_progress: bool = False, top_reasons: int = 8
+    path: Path, out: Path, settings: Settings, quiet: bool, force_progress: bool = False, top_reasons: int = 8,
+    db: bool = False,
 ) -> RunStats:
     if not path.is_file():
         raise TreasuryError(f"input file {path} does not exist or is not a file")
+    sink: Sink = FileSink(out)
+    if db:  # asyncpg is imported only here: a file-only replay never loads it
+        from stream.store.wiring import file_and_database_sink, run_migrations
+
+        report = asyncio.run(run_migrations(settings))
+        if not quiet:
+            print(report)
+        sink = file_and_database_sink(out, settings)
     engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes)
     progress = TerminalProgress(force=force_progress) if not quiet else None
     stats = asyncio.run(
         replay_file(
-            path, engine, FileSink(out),
+            path, engine, sink,
             batch_lines=settings.batch_lines, queue_batches=settings.queue_batches, on_progress=progress,
         )
     )
@@ -85,7 +97,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings()
         if args.command == "replay":
-            _replay(args.file, args.out, settings, args.quiet)
+            _replay(args.file, args.out, settings, args.quiet, db=args.db)
+        elif args.command == "migrate":
+            from stream.store.wiring import run_migrations
+
+            print(asyncio.run(run_migrations(settings)))
         elif args.command == "generate":
             from stream.demo.generator import write_scenario
 

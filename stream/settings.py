@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agents.config import RulesConfig, default_rules_text, parse_rules
@@ -24,6 +24,31 @@ class Settings(BaseSettings):
     batch_lines: Annotated[int, Field(ge=1, le=100_000)] = 2000
     # Batches buffered between stages before the reader waits (back-pressure).
     queue_batches: Annotated[int, Field(ge=1, le=1000)] = 4
+
+    # Kafka runtime. The broker list is the standard variable, without our prefix.
+    kafka_bootstrap_servers: str = Field(
+        default="127.0.0.1:9092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "TREASURY_KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    # Every topic's name starts with this (`treasury.payment`, `treasury.decision`, …).
+    topic_prefix: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{0,100}$")] = "treasury."
+    # Partitions of every topic (co-partitioned: same count everywhere); fixed once topics exist.
+    kafka_partitions: Annotated[int, Field(ge=1, le=1024)] = 8
+    kafka_replication: Annotated[int, Field(ge=1, le=5)] = 1
+    # Consumer group and table-name prefix of the workers.
+    kafka_app_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = "treasury"
+    # The worker's web server (health, metrics); None disables it.
+    web_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+
+    # PostgreSQL store. The URL is the standard variable, without our prefix; unset: no database.
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    # asyncpg pool limits and timeouts (seconds) of the store.
+    db_pool_min: Annotated[int, Field(ge=1, le=100)] = 1
+    db_pool_max: Annotated[int, Field(ge=1, le=100)] = 4
+    db_command_timeout_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    db_connect_timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
+    # Rows per INSERT statement of a batch write.
+    db_batch_rows: Annotated[int, Field(ge=1, le=100_000)] = 5000
 
     def load_rules(self) -> RulesConfig:
         if self.rules_file is None:

@@ -84,7 +84,7 @@ class ValidationAgent:
 
     def on_step(self, step: Step) -> list[Emitted | BudgetOut]:
         """A later allocation step; a verdict releases the payments that waited for it."""
-        done = self.state.run(step)
+        done: list[Emitted | BudgetOut] = list(self.state.run(step))
         return self._released(done, step.child_id) if isinstance(step, Verdict) else done
 
     def _released(self, done: list[Any], indicator_id: str) -> list[Any]:

@@ -1,0 +1,1 @@
+"""The distributed runtime: faust workers on Kafka around the same pure core."""

@@ -1,0 +1,206 @@
+"""The faust app factory: topics, durable state tables, and the agents that feed the pure core.
+
+No module-level app: `create_app(settings)` builds one per process, so the broker, prefix and
+partition count come from the environment (stream/settings.py). Delivery is at-least-once and
+every effect is idempotent per event id (see ARCHITECTURE.md, "Kafka runtime").
+"""
+
+import asyncio
+import time
+from collections.abc import MutableMapping
+from typing import Any
+
+import faust
+
+from agents.ledger import Ledger
+from agents.validation.agent import ValidationAgent
+from agents.validation.budget import Step, step_target
+from agents.validation.reference import ReferenceState
+from models.base import WireModel
+from models.codec import TYPE_NAME, decode_data, encode_data
+from models.errors import InvalidInput
+from models.inputs import InputEvent
+from models.outputs import Alert, DeadLetter, Decision
+from stream.engine import Engine, event_time
+from stream.kafka.align import Aligner
+from stream.kafka.codecs import STATE_CODEC, dumps_step, loads_step, register
+from stream.kafka.tables import Pin, PinnedTable
+from stream.kafka.topics import LEDGER_INPUTS, OUTPUTS, REFERENCE_INPUTS, STEPS, Topics
+from stream.settings import Settings
+
+# A topic partition that has said nothing for this long counts as drained (no highwater yet).
+_DRAIN_FALLBACK_S = 2.0
+
+
+def _output_key(model: WireModel) -> bytes:
+    if isinstance(model, Decision):
+        return model.payment_id.encode()
+    if isinstance(model, Alert):
+        return model.alert_id.encode()
+    if isinstance(model, DeadLetter):
+        return model.source.encode()
+    return b""
+
+
+class TreasuryApp:
+    """One faust app with its topics, tables and the engine bound to those tables."""
+
+    def __init__(self, settings: Settings) -> None:
+        register()
+        self.settings = settings
+        self.topics = Topics(settings.topic_prefix)
+        self.app = faust.App(
+            settings.kafka_app_id,
+            broker=[f"kafka://{host}" for host in settings.kafka_bootstrap_servers.split(",")],
+            store="memory://",
+            topic_partitions=settings.kafka_partitions,
+            topic_replication_factor=settings.kafka_replication,
+            key_serializer="raw",
+            value_serializer="raw",
+            processing_guarantee="at_least_once",
+            producer_acks=-1,
+            table_standby_replicas=0,
+            web_enabled=settings.web_port is not None,
+            web_port=settings.web_port or 6066,
+            web_bind="127.0.0.1",
+            web_host="127.0.0.1",
+        )
+        self.pin = Pin()
+        self.outputs = {kind: self._topic(kind) for kind in (*OUTPUTS, STEPS)}
+        self.engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes)
+        self.engine.bind(self._durable_agent())
+        self._steps: list[Step] = []
+        self.engine.forward = self._steps.append
+        self.ledger_topics = tuple(self.topics.name(kind) for kind in LEDGER_INPUTS)
+        # Allocation steps come from workers, not the file: they need no alignment (see budget.py).
+        self.aligner = Aligner((self.topics.name("indicator"), self.topics.name("payment"),
+                                self.topics.name("settlement")))
+        self._lock = asyncio.Lock()
+        self._quiet_since: dict[tuple[str, int], float] = {}
+        self._stream: Any = None
+        self._define_agents()
+
+    def _topic(self, kind: str) -> Any:
+        return self.app.topic(self.topics.name(kind), key_type=bytes, value_type=bytes,
+                              partitions=self.settings.kafka_partitions)
+
+    def _table(self, name: str, global_: bool = False) -> Any:
+        factory = self.app.GlobalTable if global_ else self.app.Table
+        table = factory(name, key_type=str, partitions=self.settings.kafka_partitions)
+        # faust derives the changelog serializers from the types (json by default): ours are set here.
+        table.key_serializer = "raw"  # type: ignore[attr-defined]
+        table.value_serializer = STATE_CODEC  # type: ignore[attr-defined]
+        return table
+
+    def _pinned(self, name: str) -> MutableMapping[str, Any]:
+        return PinnedTable(self._table(name), self.pin)
+
+    def _durable_agent(self) -> ValidationAgent:
+        """The validation agent with every state mapping a changelogged table."""
+        state = ReferenceState(
+            ledger=Ledger(self._pinned("accounts")),
+            indicators=self._pinned("indicators"),
+            direct_fund=self._pinned("direct-fund"),
+            allocations=self._pinned("allocations"),
+            pending=self._pinned("pending"),
+            projects=self._table("projects", global_=True),
+            blocklist=self._table("blocklist", global_=True),
+        )
+        agent = ValidationAgent(self.settings.load_rules(), state=state, payments=self._pinned("payments"),
+                                parked=self._pinned("parked"), early_settlements=self._pinned("early-settlements"))
+        agent.history.by_account = self._pinned("payee-history")
+        return agent
+
+    def _define_agents(self) -> None:
+        ledger_in = self.app.topic(*(*self.ledger_topics, self.topics.name(STEPS)), key_type=bytes, value_type=bytes)
+        reference_in = self.app.topic(*(self.topics.name(k) for k in REFERENCE_INPUTS),
+                                      key_type=bytes, value_type=bytes)
+
+        @self.app.agent(ledger_in, name="validate")
+        async def validate(stream: Any) -> None:
+            self._stream = stream
+            async for events in stream.take_events(2000, within=0.05):
+                async with self._lock:
+                    await self._take(events)
+
+        @self.app.agent(reference_in, name="reference")
+        async def reference(stream: Any) -> None:
+            async for event in stream.events():
+                self.pin.partition = event.message.partition
+                await self._emit(self._handle(event, self._decode(event)))
+
+        @self.app.timer(interval=0.2)  # type: ignore[untyped-decorator]
+        async def flush_aligned() -> None:
+            # Nothing new may arrive for a while: release what has become safe meanwhile.
+            if self._stream is not None and self.aligner.count:
+                async with self._lock:
+                    await self._process(self.aligner.release(self._drained))
+
+        @self.app.on_partitions_revoked.connect  # type: ignore[arg-type]
+        async def on_revoked(app: Any, revoked: set[Any], **kwargs: Any) -> None:
+            async with self._lock:
+                self.aligner.drop({tp.partition for tp in revoked if tp.topic in self.ledger_topics})
+
+    async def _take(self, events: list[Any]) -> None:
+        for event in events:
+            message = event.message
+            if message.topic == self.topics.name(STEPS):
+                self.pin.partition = message.partition
+                await self._emit(self.engine.handle_step(loads_step(event.value or b""), event.value or b"",
+                                                         f"{message.topic}/{message.partition}", message.offset))
+                continue
+            event.message.incref()  # held: acked again, finally, once applied
+            decoded = self._decode(event)
+            at = event_time(decoded) if not isinstance(decoded, InvalidInput) else None
+            self._quiet_since.pop((message.topic, message.partition), None)
+            self.aligner.add(message.topic, message.partition, message.offset, at, (event, decoded))
+        await self._process(self.aligner.release(self._drained))
+
+    async def _process(self, released: list[tuple[Any, InputEvent | InvalidInput]]) -> None:
+        for event, decoded in released:
+            self.pin.partition = event.message.partition
+            await self._emit(self._handle(event, decoded))
+            await self._stream.ack(event)
+
+    def _drained(self, topic: str, partition: int) -> bool:
+        """Nothing more to read on this topic partition right now (so nothing earlier can come)."""
+        tp = next((tp for tp in self.app.consumer.assignment() if tp.topic == topic and tp.partition == partition),
+                  None)
+        if tp is None:
+            return True
+        highwater = self.app.consumer.highwater(tp)
+        last = self.aligner.last_offset.get((topic, partition))
+        if highwater is not None and last is not None:
+            return last + 1 >= highwater
+        if highwater == 0:
+            return True
+        # No highwater yet, or nothing delivered: wait a little, then stop waiting.
+        quiet = self._quiet_since.setdefault((topic, partition), time.monotonic())
+        return time.monotonic() - quiet > _DRAIN_FALLBACK_S
+
+    def _decode(self, event: Any) -> InputEvent | InvalidInput:
+        kind = self.topics.kind(event.message.topic) or ""
+        try:
+            return decode_data(kind, event.value or b"", self.engine.max_line_bytes)
+        except InvalidInput as error:
+            return error
+
+    def _handle(self, event: Any, decoded: InputEvent | InvalidInput) -> list[WireModel]:
+        message = event.message
+        value: bytes = event.value or b""
+        source = f"{message.topic}/{message.partition}"
+        if isinstance(decoded, InvalidInput):
+            return self.engine.invalid(value, source, message.offset, decoded, kind=self.topics.kind(message.topic))
+        return self.engine.handle(decoded, value, source, message.offset)
+
+    async def _emit(self, outputs: list[WireModel]) -> None:
+        steps, self._steps[:] = list(self._steps), []
+        for step in steps:
+            await self.outputs[STEPS].send(key=step_target(step).encode(), value=dumps_step(step))
+        for model in outputs:
+            await self.outputs[TYPE_NAME[type(model)]].send(key=_output_key(model), value=encode_data(model))
+
+
+def create_app(settings: Settings) -> TreasuryApp:
+    """A new app for this process; nothing is connected until a worker starts it."""
+    return TreasuryApp(settings)

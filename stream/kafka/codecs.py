@@ -1,0 +1,134 @@
+"""Codecs for the state kept in faust tables (changelog values) and for allocation steps."""
+
+from datetime import datetime
+from typing import Any
+
+import orjson
+from faust.serializers import codecs
+from pydantic import TypeAdapter
+
+from agents.ledger import Account
+from agents.validation.agent import PaymentRecord
+from agents.validation.budget import Credit, Debit, Step, Verdict
+from agents.validation.patterns import Recent
+from models.codec import encode_data
+from models.errors import TreasuryError
+from models.inputs import Indicator, PayeeBlock, Payment, Project, Settlement
+from models.outputs import Decision
+
+_PROJECTS = TypeAdapter(list[Project])
+_SETTLEMENTS = TypeAdapter(list[Settlement])
+_INDICATORS = TypeAdapter(list[Indicator])
+_PAYMENTS = TypeAdapter(list[Payment])
+STATE_CODEC = "treasury-state"
+
+
+class StateCodecError(TreasuryError):
+    """A state value of an unknown kind: a programming error or a foreign changelog."""
+
+
+def dumps_state(value: Any) -> bytes:
+    """One tagged byte string per state value; the tag says how to read it back.
+
+    A deleted key is the empty value, which faust's recovery treats as a tombstone.
+    """
+    if value is None:
+        return b""
+    if isinstance(value, Account):
+        return b"A" + orjson.dumps([value.amount, value.allocated, value.reserved, value.spent])
+    if isinstance(value, PaymentRecord):
+        return b"R" + orjson.dumps(
+            [value.fingerprint.hex(), value.indicator_id, value.amount_fen, value.status,
+             encode_data(value.decision).decode()]
+        )
+    if isinstance(value, Indicator | PayeeBlock):
+        return (b"I" if isinstance(value, Indicator) else b"B") + encode_data(value)
+    if isinstance(value, str):
+        return b"S" + value.encode()
+    if isinstance(value, tuple):
+        return b"T" + orjson.dumps(list(value))
+    if isinstance(value, list):
+        return _dumps_list(value)
+    raise StateCodecError(f"no codec for state value {type(value).__name__}")
+
+
+def _dumps_list(value: list[Any]) -> bytes:
+    if not value or isinstance(value[0], Recent):
+        return b"H" + orjson.dumps(
+            [[r.at.isoformat(), r.payment_id, r.agency_code, r.amount_fen, r.economic_code] for r in value]
+        )
+    if isinstance(value[0], Project):
+        return b"P" + _PROJECTS.dump_json(value, exclude_none=True)
+    if isinstance(value[0], Settlement):
+        return b"E" + _SETTLEMENTS.dump_json(value, exclude_none=True)
+    if isinstance(value[0], Indicator):
+        return b"N" + _INDICATORS.dump_json(value, exclude_none=True)
+    if isinstance(value[0], Payment):
+        return b"Y" + _PAYMENTS.dump_json(value, exclude_none=True)
+    raise StateCodecError(f"no codec for a list of {type(value[0]).__name__}")
+
+
+def loads_state(raw: bytes) -> Any:
+    if not raw:
+        return None
+    tag, body = raw[:1], raw[1:]
+    if tag == b"A":
+        amount, allocated, reserved, spent = orjson.loads(body)
+        return Account(amount, allocated, reserved, spent)
+    if tag == b"R":
+        fingerprint, indicator_id, amount_fen, status, decision = orjson.loads(body)
+        return PaymentRecord(bytes.fromhex(fingerprint), indicator_id, amount_fen, status,
+                             Decision.model_validate_json(decision))
+    if tag == b"I":
+        return Indicator.model_validate_json(body)
+    if tag == b"B":
+        return PayeeBlock.model_validate_json(body)
+    if tag == b"S":
+        return body.decode()
+    if tag == b"T":
+        return tuple(orjson.loads(body))
+    if tag == b"H":
+        return [Recent(datetime.fromisoformat(at), pid, agency, amount, economic)
+                for at, pid, agency, amount, economic in orjson.loads(body)]
+    if tag == b"P":
+        return _PROJECTS.validate_json(body)
+    if tag == b"E":
+        return _SETTLEMENTS.validate_json(body)
+    if tag == b"N":
+        return _INDICATORS.validate_json(body)
+    if tag == b"Y":
+        return _PAYMENTS.validate_json(body)
+    raise StateCodecError(f"unknown state tag {tag!r}")
+
+
+class _StateCodec(codecs.Codec):
+    def _dumps(self, obj: Any) -> bytes:
+        return dumps_state(obj)
+
+    def _loads(self, s: bytes) -> Any:
+        return loads_state(s)
+
+
+def register() -> None:
+    """Make the codec known to faust by name (idempotent)."""
+    codecs.register(STATE_CODEC, _StateCodec())
+
+
+def dumps_step(step: Step) -> bytes:
+    """An allocation step as JSON; its kind names the dataclass."""
+    fields = {name: getattr(step, name) for name in step.__dataclass_fields__}
+    return orjson.dumps({"step": type(step).__name__, **fields})
+
+
+_STEPS: dict[str, type[Debit] | type[Verdict] | type[Credit]] = {
+    "Debit": Debit, "Verdict": Verdict, "Credit": Credit,
+}
+
+
+def loads_step(raw: bytes) -> Step:
+    data = orjson.loads(raw)
+    kind = _STEPS.get(data.pop("step", None))
+    if kind is None:
+        raise StateCodecError("unknown allocation step")
+    data["at"] = datetime.fromisoformat(data["at"])
+    return kind(**data)

@@ -1,0 +1,58 @@
+"""A faust table seen as a plain mapping whose changelog partition the caller pins.
+
+faust picks a write's changelog partition from the event being iterated. Events released by the
+aligner are processed later than they were received, so the worker pins the partition of the
+event it is applying instead; recovery then restores each key to the partition that owns it.
+"""
+
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
+
+class Pin:
+    """The partition whose event is being applied right now."""
+
+    __slots__ = ("partition",)
+
+    def __init__(self) -> None:
+        self.partition = 0
+
+
+class PinnedTable(MutableMapping[str, Any]):
+    """Reads and writes a faust table's store; every write goes to the pinned changelog partition."""
+
+    __slots__ = ("_pin", "_table")
+
+    def __init__(self, table: Any, pin: Pin) -> None:
+        self._table = table
+        self._pin = pin
+
+    @property
+    def _data(self) -> Any:
+        return self._table.data  # the store faust recovers into
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self._data[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._data
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._table.send_changelog(self._pin.partition, key, value)
+        self._data[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._data[key]
+        self._table.send_changelog(self._pin.partition, key, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)

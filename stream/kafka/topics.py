@@ -1,0 +1,55 @@
+"""Topic names and message keys: which partition owns which state (single writer per key)."""
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from models.codec import INPUT_TYPES
+
+# The key field of each input type. Indicators, payments and settlements are keyed by the
+# indicator so its ledger has one writer; an allocation's debit on its parent runs as a step on
+# the parent's partition (agents/validation/budget.py). Reference data is keyed by its id.
+INPUT_KEYS: Final[dict[str, str]] = {
+    "indicator": "indicator_id",
+    "project": "project_id",
+    "payment": "indicator_id",
+    "settlement": "indicator_id",
+    "treasury_balance": "treasury_code",
+    "treasury_flow": "treasury_code",
+    "payee_block": "account",
+    "clock": "now",
+}
+# Inputs the validation agent consumes on co-partitioned topics (same key space, same count).
+LEDGER_INPUTS: Final = ("indicator", "payment", "settlement")
+# Inputs every worker needs whole (broadcast through global tables).
+REFERENCE_INPUTS: Final = ("project", "payee_block")
+OUTPUTS: Final = ("decision", "alert", "deadletter")
+# Internal: allocation steps handed from one indicator's partition to another's.
+STEPS: Final = "indicator-step"
+
+
+@dataclass(frozen=True, slots=True)
+class Topics:
+    """Topic names under one prefix (`treasury.` by default: `treasury.payment`, …)."""
+
+    prefix: str
+
+    def name(self, kind: str) -> str:
+        return f"{self.prefix}{kind}"
+
+    def kind(self, topic: str) -> str | None:
+        """The contract type a topic carries, or None for a topic not ours."""
+        if not topic.startswith(self.prefix):
+            return None
+        kind = topic[len(self.prefix):]
+        return kind if kind in INPUT_TYPES or kind in OUTPUTS or kind == STEPS else None
+
+
+def key_of(kind: str, data: Any) -> str | None:
+    """The routing key of an input's `data` object, or None when it cannot be routed."""
+    if not isinstance(data, dict):
+        return None
+    field = INPUT_KEYS.get(kind)
+    if field is None:
+        return None
+    value = data.get(field)
+    return value if isinstance(value, str) and 0 < len(value) <= 256 else None

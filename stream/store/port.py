@@ -1,0 +1,33 @@
+"""The Store port: a Sink (open / write / close) that also keeps the ledger and answers queries."""
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Protocol
+
+from models.outputs import AlertStatus
+from stream.sinks import Sink
+from stream.store.rows import LedgerTuple, Row
+
+
+class Store(Sink, Protocol):
+    """Where the runtimes persist their outputs; every write is idempotent (see `merge`)."""
+
+    async def write_ledger(self, ledger: Iterable[LedgerTuple]) -> None: ...
+
+    async def decision(self, payment_id: str) -> Row | None: ...
+
+    async def decision_count(self) -> int: ...
+
+    async def decision_history(self, payment_id: str) -> list[Row]: ...
+
+    async def alerts(self, status: AlertStatus | None = None) -> list[Row]: ...
+
+    async def alert_history(self, alert_id: str) -> list[Row]: ...
+
+    async def deadletter_count(self) -> int: ...
+
+    async def forecast(self, treasury_code: str, as_of: date) -> Row | None: ...
+
+    async def chain(self, root: str) -> Row | None: ...
+
+    async def ledger(self, indicator_id: str) -> Row | None: ...

@@ -1,0 +1,38 @@
+"""The store as the CLI needs it: the database URL from settings, migrations, a file+database sink."""
+
+from pathlib import Path
+
+from stream.settings import Settings
+from stream.sinks import FileSink, Sink
+from stream.store.errors import StoreError, describe_dsn
+from stream.store.migrate import migrate
+from stream.store.postgres import PostgresStore
+from stream.store.tee import TeeSink
+
+
+def require_database_url(settings: Settings) -> str:
+    """DATABASE_URL, or a StoreError saying how to set it."""
+    url = (settings.database_url or "").strip()
+    if not url:
+        raise StoreError(
+            "DATABASE_URL is not set: export DATABASE_URL=postgresql://USER[:PASSWORD]@HOST:PORT/DATABASE"
+        )
+    return url
+
+
+async def run_migrations(settings: Settings) -> str:
+    """Apply pending migrations; a one-line report for the terminal."""
+    url = require_database_url(settings)
+    # A migration may rewrite a large table: at least five minutes per statement.
+    timeout = max(settings.db_command_timeout_s, 300.0)
+    applied = await migrate(url, connect_timeout_s=settings.db_connect_timeout_s, command_timeout_s=timeout)
+    where = describe_dsn(url)
+    if not applied:
+        return f"database      {where}: schema up to date"
+    return f"database      {where}: applied migration(s) {', '.join(f'{v:04d}' for v in applied)}"
+
+
+def file_and_database_sink(out: Path, settings: Settings) -> Sink:
+    """The output files plus the PostgreSQL store (migrate first: `run_migrations`)."""
+    store = PostgresStore.from_settings(settings, require_database_url(settings))
+    return TeeSink(FileSink(out), store)
