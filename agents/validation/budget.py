@@ -88,6 +88,10 @@ class Budget:
     allocations: MutableMapping[str, Allocation] = field(default_factory=dict)
     # On a child's partition: the version waiting for its parent's verdict, then later ones.
     pending: MutableMapping[str, list[Indicator]] = field(default_factory=dict)
+    # On a parent's partition: debits that arrived before the parent itself (Kafka runtime only:
+    # another partition's step can overtake the parent's own event; see ARCHITECTURE.md).
+    early_debits: MutableMapping[str, list[Debit]] = field(default_factory=dict)
+    wait_for_parents: bool = False
     stale_versions: int = 0
 
     def apply(self, new: Indicator) -> list[BudgetOut]:
@@ -128,10 +132,10 @@ class Budget:
         parent_id = new.parent_indicator_id
         delta = new.amount - (old.amount if old is not None else 0)
         if parent_id is None or delta <= 0:
-            self._install(new, new.direct_fund_code or self.direct_fund.get(new.indicator_id))
+            out = self._install(new, new.direct_fund_code or self.direct_fund.get(new.indicator_id))
             if parent_id is not None and delta < 0:
-                return [Credit(parent_id, new.indicator_id, new.version, new.amount, -delta, new.issued_at)]
-            return []
+                out.append(Credit(parent_id, new.indicator_id, new.version, new.amount, -delta, new.issued_at))
+            return out
         self.pending[new.indicator_id] = [new]
         return [Debit(parent_id, new.indicator_id, new.version, new.amount, delta, new.issued_at)]
 
@@ -162,7 +166,8 @@ class Budget:
             )
         return None
 
-    def _install(self, new: Indicator, direct_fund_code: str | None) -> None:
+    def _install(self, new: Indicator, direct_fund_code: str | None) -> list[BudgetOut]:
+        """Apply a version; a new indicator answers the debits that were waiting for it."""
         if new.indicator_id in self.indicators:
             self.ledger.adjust(new.indicator_id, new.amount)
         else:
@@ -170,6 +175,10 @@ class Budget:
         self.indicators[new.indicator_id] = new
         if direct_fund_code is not None:
             self.direct_fund[new.indicator_id] = direct_fund_code
+        out: list[BudgetOut] = []
+        for debit in self.early_debits.pop(new.indicator_id, None) or []:
+            out.extend(self.debit(debit))
+        return out
 
     def debit(self, step: Debit) -> list[BudgetOut]:
         """Step 2, on the parent's partition."""
@@ -178,6 +187,9 @@ class Budget:
         if held is not None and step.version <= held[0]:
             return [Verdict(step.child_id, step.version, held[0] == step.version, inherited, step.at)]
         if step.parent_id not in self.indicators:
+            if self.wait_for_parents:
+                self.early_debits[step.parent_id] = [*self.early_debits.get(step.parent_id, []), step]
+                return []
             return [
                 Refusal("unknown_parent", f"parent indicator {step.parent_id} is unknown"),
                 Verdict(step.child_id, step.version, False, None, step.at),
@@ -201,9 +213,9 @@ class Budget:
             return []  # a redelivered verdict, already applied or dropped
         del self.pending[step.child_id]
         head, waiting = queue[0], queue[1:]
-        if step.granted:
-            self._install(head, head.direct_fund_code or step.direct_fund_code)
         out: list[BudgetOut] = []
+        if step.granted:
+            out.extend(self._install(head, head.direct_fund_code or step.direct_fund_code))
         for later in waiting:
             out.extend(self.receive(later))
         return out

@@ -23,9 +23,9 @@ from models.inputs import InputEvent
 from models.outputs import Alert, DeadLetter, Decision
 from stream.engine import Engine, event_time
 from stream.kafka.align import Aligner
-from stream.kafka.codecs import STATE_CODEC, dumps_step, loads_step, register
-from stream.kafka.tables import Pin, PinnedTable
-from stream.kafka.topics import LEDGER_INPUTS, OUTPUTS, REFERENCE_INPUTS, STEPS, Topics
+from stream.kafka.codecs import StateValue, dumps_step, loads_step, register
+from stream.kafka.tables import PartitionScoped, Pin, PinnedTable
+from stream.kafka.topics import LEDGER_INPUTS, OUTPUTS, STEPS, Topics
 from stream.settings import Settings
 
 # A topic partition that has said nothing for this long counts as drained (no highwater yet).
@@ -73,8 +73,7 @@ class TreasuryApp:
         self.engine.forward = self._steps.append
         self.ledger_topics = tuple(self.topics.name(kind) for kind in LEDGER_INPUTS)
         # Allocation steps come from workers, not the file: they need no alignment (see budget.py).
-        self.aligner = Aligner((self.topics.name("indicator"), self.topics.name("payment"),
-                                self.topics.name("settlement")))
+        self.aligner = Aligner(self.ledger_topics)
         self._lock = asyncio.Lock()
         self._quiet_since: dict[tuple[str, int], float] = {}
         self._stream: Any = None
@@ -84,13 +83,9 @@ class TreasuryApp:
         return self.app.topic(self.topics.name(kind), key_type=bytes, value_type=bytes,
                               partitions=self.settings.kafka_partitions)
 
-    def _table(self, name: str, global_: bool = False) -> Any:
-        factory = self.app.GlobalTable if global_ else self.app.Table
-        table = factory(name, key_type=str, partitions=self.settings.kafka_partitions)
-        # faust derives the changelog serializers from the types (json by default): ours are set here.
-        table.key_serializer = "raw"  # type: ignore[attr-defined]
-        table.value_serializer = STATE_CODEC  # type: ignore[attr-defined]
-        return table
+    def _table(self, name: str) -> Any:
+        # Keys are JSON strings; values go through our state codec (faust reads it off the type).
+        return self.app.Table(name, key_type=str, value_type=StateValue, partitions=self.settings.kafka_partitions)
 
     def _pinned(self, name: str) -> MutableMapping[str, Any]:
         return PinnedTable(self._table(name), self.pin)
@@ -103,8 +98,10 @@ class TreasuryApp:
             direct_fund=self._pinned("direct-fund"),
             allocations=self._pinned("allocations"),
             pending=self._pinned("pending"),
-            projects=self._table("projects", global_=True),
-            blocklist=self._table("blocklist", global_=True),
+            early_debits=self._pinned("early-debits"),
+            wait_for_parents=True,
+            projects=PartitionScoped(self._pinned("projects"), self.pin),
+            blocklist=PartitionScoped(self._pinned("blocklist"), self.pin),
         )
         agent = ValidationAgent(self.settings.load_rules(), state=state, payments=self._pinned("payments"),
                                 parked=self._pinned("parked"), early_settlements=self._pinned("early-settlements"))
@@ -113,8 +110,6 @@ class TreasuryApp:
 
     def _define_agents(self) -> None:
         ledger_in = self.app.topic(*(*self.ledger_topics, self.topics.name(STEPS)), key_type=bytes, value_type=bytes)
-        reference_in = self.app.topic(*(self.topics.name(k) for k in REFERENCE_INPUTS),
-                                      key_type=bytes, value_type=bytes)
 
         @self.app.agent(ledger_in, name="validate")
         async def validate(stream: Any) -> None:
@@ -122,12 +117,6 @@ class TreasuryApp:
             async for events in stream.take_events(2000, within=0.05):
                 async with self._lock:
                     await self._take(events)
-
-        @self.app.agent(reference_in, name="reference")
-        async def reference(stream: Any) -> None:
-            async for event in stream.events():
-                self.pin.partition = event.message.partition
-                await self._emit(self._handle(event, self._decode(event)))
 
         @self.app.timer(interval=0.2)  # type: ignore[untyped-decorator]
         async def flush_aligned() -> None:

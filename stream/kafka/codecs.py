@@ -1,6 +1,7 @@
 """Codecs for the state kept in faust tables (changelog values) and for allocation steps."""
 
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -65,6 +66,8 @@ def _dumps_list(value: list[Any]) -> bytes:
         return b"N" + _INDICATORS.dump_json(value, exclude_none=True)
     if isinstance(value[0], Payment):
         return b"Y" + _PAYMENTS.dump_json(value, exclude_none=True)
+    if isinstance(value[0], Debit):
+        return b"D" + orjson.dumps([dumps_step(step).decode() for step in value])
     raise StateCodecError(f"no codec for a list of {type(value[0]).__name__}")
 
 
@@ -98,7 +101,19 @@ def loads_state(raw: bytes) -> Any:
         return _INDICATORS.validate_json(body)
     if tag == b"Y":
         return _PAYMENTS.validate_json(body)
+    if tag == b"D":
+        return [loads_step(step.encode()) for step in orjson.loads(body)]
     raise StateCodecError(f"unknown state tag {tag!r}")
+
+
+class StateValue:
+    """The value type of our tables: faust takes a changelog's serializer from it, and loads as-is."""
+
+    _options = SimpleNamespace(serializer=STATE_CODEC)
+
+    @classmethod
+    def from_data(cls, data: Any, preferred_type: Any = None) -> Any:
+        return data
 
 
 class _StateCodec(codecs.Codec):

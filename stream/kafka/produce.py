@@ -19,7 +19,7 @@ from models.codec import encode_data
 from models.errors import TreasuryError
 from models.outputs import DeadLetter
 from stream.embedded import Overlong, read_lines
-from stream.kafka.topics import Topics, key_of
+from stream.kafka.topics import BROADCAST_INPUTS, Topics, key_of
 
 
 class ProduceError(TreasuryError):
@@ -91,7 +91,13 @@ async def produce_file(
                 else:
                     kind, key, value = routed
                     stats.sent_by_type[kind] += 1
-                    pending.append(await producer.send(topics.name(kind), value=value, key=key))
+                    topic = topics.name(kind)
+                    if kind in BROADCAST_INPUTS:
+                        # Reference data goes to every partition (see stream/kafka/topics.py).
+                        for partition in sorted(await producer.partitions_for(topic)):
+                            pending.append(await producer.send(topic, value=value, key=key, partition=partition))
+                    else:
+                        pending.append(await producer.send(topic, value=value, key=key))
                 if len(pending) >= 10_000:
                     await asyncio.gather(*pending)
                     pending.clear()

@@ -56,3 +56,42 @@ class PinnedTable(MutableMapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._data)
+
+
+class PartitionScoped(MutableMapping[str, Any]):
+    """A partition's own copy of broadcast reference data inside a worker's shared table.
+
+    Every partition reads the broadcast topics by itself, at its own pace; keys carry the
+    partition so one partition's newer project version never shows in another's past.
+    """
+
+    __slots__ = ("_inner", "_pin")
+
+    def __init__(self, inner: MutableMapping[str, Any], pin: Pin) -> None:
+        self._inner = inner
+        self._pin = pin
+
+    def _key(self, key: str) -> str:
+        return f"{self._pin.partition}\x1f{key}"
+
+    def __getitem__(self, key: str) -> Any:
+        return self._inner[self._key(key)]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._inner.get(self._key(key), default)
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self._key(key) in self._inner
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._inner[self._key(key)] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._inner[self._key(key)]
+
+    def __iter__(self) -> Iterator[str]:
+        prefix = f"{self._pin.partition}\x1f"
+        return (key[len(prefix):] for key in self._inner if key.startswith(prefix))
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

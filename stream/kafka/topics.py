@@ -18,10 +18,12 @@ INPUT_KEYS: Final[dict[str, str]] = {
     "payee_block": "account",
     "clock": "now",
 }
-# Inputs the validation agent consumes on co-partitioned topics (same key space, same count).
-LEDGER_INPUTS: Final = ("indicator", "payment", "settlement")
-# Inputs every worker needs whole (broadcast through global tables).
-REFERENCE_INPUTS: Final = ("project", "payee_block")
+# Inputs every partition needs whole: each message is written to *every* partition of its topic,
+# so each partition reads them in event-time order with its own payments (no cross-worker race).
+BROADCAST_INPUTS: Final = ("project", "payee_block", "clock")
+# What the validation agent reads, co-partitioned and merged by event time; on equal times the
+# reference data goes first, as it does in a file.
+LEDGER_INPUTS: Final = ("project", "payee_block", "indicator", "payment", "settlement")
 OUTPUTS: Final = ("decision", "alert", "deadletter")
 # Internal: allocation steps handed from one indicator's partition to another's.
 STEPS: Final = "indicator-step"
