@@ -1,5 +1,6 @@
 """Codecs for the state kept in faust tables (changelog values) and for allocation steps."""
 
+from collections.abc import Callable
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
@@ -71,39 +72,46 @@ def _dumps_list(value: list[Any]) -> bytes:
     raise StateCodecError(f"no codec for a list of {type(value[0]).__name__}")
 
 
+def _account(body: bytes) -> Account:
+    amount, allocated, reserved, spent = orjson.loads(body)
+    return Account(amount, allocated, reserved, spent)
+
+
+def _record(body: bytes) -> PaymentRecord:
+    fingerprint, indicator_id, amount_fen, status, decision = orjson.loads(body)
+    return PaymentRecord(bytes.fromhex(fingerprint), indicator_id, amount_fen, status,
+                         Decision.model_validate_json(decision))
+
+
+def _history(body: bytes) -> list[Recent]:
+    return [Recent(datetime.fromisoformat(at), pid, agency, amount, economic)
+            for at, pid, agency, amount, economic in orjson.loads(body)]
+
+
+_LOADERS: dict[bytes, Callable[[bytes], Any]] = {
+    b"A": _account,
+    b"R": _record,
+    b"I": Indicator.model_validate_json,
+    b"B": PayeeBlock.model_validate_json,
+    b"S": bytes.decode,
+    b"T": lambda body: tuple(orjson.loads(body)),
+    b"H": _history,
+    b"P": _PROJECTS.validate_json,
+    b"E": _SETTLEMENTS.validate_json,
+    b"N": _INDICATORS.validate_json,
+    b"Y": _PAYMENTS.validate_json,
+    b"D": lambda body: [loads_step(step.encode()) for step in orjson.loads(body)],
+}
+
+
 def loads_state(raw: bytes) -> Any:
+    """The value `dumps_state` wrote; the empty value is a deleted key."""
     if not raw:
         return None
-    tag, body = raw[:1], raw[1:]
-    if tag == b"A":
-        amount, allocated, reserved, spent = orjson.loads(body)
-        return Account(amount, allocated, reserved, spent)
-    if tag == b"R":
-        fingerprint, indicator_id, amount_fen, status, decision = orjson.loads(body)
-        return PaymentRecord(bytes.fromhex(fingerprint), indicator_id, amount_fen, status,
-                             Decision.model_validate_json(decision))
-    if tag == b"I":
-        return Indicator.model_validate_json(body)
-    if tag == b"B":
-        return PayeeBlock.model_validate_json(body)
-    if tag == b"S":
-        return body.decode()
-    if tag == b"T":
-        return tuple(orjson.loads(body))
-    if tag == b"H":
-        return [Recent(datetime.fromisoformat(at), pid, agency, amount, economic)
-                for at, pid, agency, amount, economic in orjson.loads(body)]
-    if tag == b"P":
-        return _PROJECTS.validate_json(body)
-    if tag == b"E":
-        return _SETTLEMENTS.validate_json(body)
-    if tag == b"N":
-        return _INDICATORS.validate_json(body)
-    if tag == b"Y":
-        return _PAYMENTS.validate_json(body)
-    if tag == b"D":
-        return [loads_step(step.encode()) for step in orjson.loads(body)]
-    raise StateCodecError(f"unknown state tag {tag!r}")
+    loader = _LOADERS.get(raw[:1])
+    if loader is None:
+        raise StateCodecError(f"unknown state tag {raw[:1]!r}")
+    return loader(raw[1:])
 
 
 class StateValue:

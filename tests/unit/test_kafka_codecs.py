@@ -1,0 +1,65 @@
+"""Every kind of state a worker keeps in a changelog reads back equal to what was written."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from agents.ledger import Account
+from agents.validation.agent import PaymentRecord
+from agents.validation.budget import Credit, Debit, Verdict
+from agents.validation.patterns import Recent
+from stream.kafka.codecs import dumps_state, dumps_step, loads_state, loads_step
+from stream.kafka.topics import key_of
+from tests.unit.conftest import make_block, make_indicator, make_payment, make_project, make_settlement
+
+AT = datetime(2022, 3, 1, 1, 30, tzinfo=UTC)
+
+
+def _record() -> PaymentRecord:
+    from agents.config import default_rules_text, parse_rules
+    from agents.validation.agent import ValidationAgent
+
+    agent = ValidationAgent(parse_rules(default_rules_text()))
+    agent.on_project(make_project())
+    agent.on_indicator(make_indicator())
+    agent.on_payment(make_payment())
+    return agent.payments["PAY-1"]
+
+
+@pytest.mark.parametrize("value", [
+    Account(100, 1, 2, 3),
+    make_indicator(),
+    make_block(),
+    "ZD2022-0001",
+    (3, 12_345),
+    [Recent(AT, "P1", "A1", 100, "30201")],
+    [make_project(), make_project(version=2, status="completed")],
+    [make_settlement()],
+    [make_indicator(), make_indicator(version=2, amount="2000.00")],
+    [make_payment()],
+    [Debit("P", "C", 1, 100, 100, AT)],
+    None,
+], ids=lambda v: type(v).__name__)
+def test_state_round_trips(value: object) -> None:
+    assert loads_state(dumps_state(value)) == value
+
+
+def test_payment_record_round_trips() -> None:
+    record = _record()
+    back = loads_state(dumps_state(record))
+    assert back == record and back.decision == record.decision
+
+
+@pytest.mark.parametrize("step", [Debit("P", "C", 2, 500, 200, AT), Verdict("C", 2, True, "ZD", AT),
+                                  Credit("P", "C", 3, 100, 400, AT)])
+def test_steps_round_trip(step: object) -> None:
+    assert loads_step(dumps_step(step)) == step  # type: ignore[arg-type]
+
+
+def test_routing_keys_keep_an_indicators_ledger_on_one_partition() -> None:
+    assert key_of("payment", {"indicator_id": "I1", "payment_id": "P"}) == "I1"
+    assert key_of("settlement", {"indicator_id": "I1"}) == "I1"
+    assert key_of("indicator", {"indicator_id": "C1", "parent_indicator_id": "I1"}) == "C1"
+    assert key_of("payment", {"payment_id": "P"}) is None
+    assert key_of("nope", {"x": "y"}) is None
+    assert key_of("payment", ["not", "an", "object"]) is None
