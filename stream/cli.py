@@ -1,4 +1,4 @@
-"""The `treasury` console script: thin entry points over the embedded runtime."""
+"""The `treasury` console script: thin entry points over the embedded and Kafka runtimes."""
 
 import argparse
 import asyncio
@@ -28,6 +28,14 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--db", action="store_true", help="also write the outputs to PostgreSQL at DATABASE_URL")
 
     commands.add_parser("migrate", help="apply the SQL migrations to the database at DATABASE_URL")
+
+    worker = commands.add_parser("worker", help="run a faust worker on Kafka (KAFKA_BOOTSTRAP_SERVERS)")
+    worker.add_argument("--web-port", type=int, default=None, help="serve health and metrics on this port")
+    worker.add_argument("--loglevel", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+
+    produce = commands.add_parser("produce", help="send a JSON-lines file to the Kafka input topics, keyed")
+    produce.add_argument("file", type=Path, help="input JSON-lines file")
+    produce.add_argument("--quiet", action="store_true", help="no progress and no summary")
 
     generate = commands.add_parser("generate", help="write a generated region's event stream to a file")
     generate.add_argument("file", type=Path, help="output JSON-lines file")
@@ -102,6 +110,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             from stream.store.wiring import run_migrations
 
             print(asyncio.run(run_migrations(settings)))
+        elif args.command == "worker":
+            from stream.kafka.commands import run_worker
+
+            if args.web_port is not None:
+                settings = settings.model_copy(update={"web_port": args.web_port})
+            run_worker(settings, loglevel=args.loglevel)
+        elif args.command == "produce":
+            from stream.kafka.commands import produce
+
+            produce(args.file, settings, quiet=args.quiet)
         elif args.command == "generate":
             from stream.demo.generator import write_scenario
 

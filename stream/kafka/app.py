@@ -17,7 +17,7 @@ from agents.validation.agent import ValidationAgent
 from agents.validation.budget import Step, step_target
 from agents.validation.reference import ReferenceState
 from models.base import WireModel
-from models.codec import TYPE_NAME, decode_data, encode_data
+from models.codec import OUTPUT_TYPES, TYPE_NAME, decode_data, encode_data
 from models.errors import InvalidInput
 from models.inputs import InputEvent
 from models.outputs import Alert, DeadLetter, Decision
@@ -60,6 +60,12 @@ class TreasuryApp:
             processing_guarantee="at_least_once",
             producer_acks=-1,
             table_standby_replicas=0,
+            # Held (aligned) events stay unacked until applied; a rebalance must not wait for them:
+            # a revoked partition's held events are dropped and redelivered to the new owner.
+            stream_wait_empty=False,
+            producer_linger_ms=5,
+            producer_max_batch_size=512 * 1024,
+            stream_buffer_maxsize=16_384,
             web_enabled=settings.web_port is not None,
             web_port=settings.web_port or 6066,
             web_bind="127.0.0.1",
@@ -118,6 +124,9 @@ class TreasuryApp:
                 async with self._lock:
                     await self._take(events)
 
+        if self.settings.database_url:
+            self._define_persist()
+
         @self.app.timer(interval=0.2)  # type: ignore[untyped-decorator]
         async def flush_aligned() -> None:
             # Nothing new may arrive for a while: release what has become safe meanwhile.
@@ -129,6 +138,24 @@ class TreasuryApp:
         async def on_revoked(app: Any, revoked: set[Any], **kwargs: Any) -> None:
             async with self._lock:
                 self.aligner.drop({tp.partition for tp in revoked if tp.topic in self.ledger_topics})
+
+    def _define_persist(self) -> None:
+        """Outputs into Postgres: batches acked only once written; rows keyed, so a replay adds none."""
+        from stream.store.postgres import PostgresStore  # asyncpg only where a database is configured
+
+        store = PostgresStore.from_settings(self.settings, self.settings.database_url or "")
+        outputs = self.app.topic(*(self.topics.name(kind) for kind in OUTPUTS), key_type=bytes, value_type=bytes)
+        opened: list[bool] = []
+
+        @self.app.agent(outputs, name="persist")
+        async def persist(stream: Any) -> None:
+            async for events in stream.take_events(self.settings.db_batch_rows, within=0.2):
+                if not opened:
+                    await store.open()
+                    opened.append(True)
+                batch = [OUTPUT_TYPES[self.topics.kind(e.message.topic) or ""].model_validate_json(e.value)
+                         for e in events]
+                await store.write(batch)
 
     async def _take(self, events: list[Any]) -> None:
         for event in events:
@@ -146,7 +173,12 @@ class TreasuryApp:
         await self._process(self.aligner.release(self._drained))
 
     async def _process(self, released: list[tuple[Any, InputEvent | InvalidInput]]) -> None:
+        assigned = self.app.consumer.assignment()
         for event, decoded in released:
+            if event.message.tp not in assigned:
+                # Revoked while held: its new owner reads it again from the last commit. Acking it
+                # here would tell faust about a partition it no longer tracks.
+                continue
             self.pin.partition = event.message.partition
             await self._emit(self._handle(event, decoded))
             await self._stream.ack(event)

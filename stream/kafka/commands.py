@@ -1,0 +1,56 @@
+"""`treasury worker` and `treasury produce`: the Kafka runtime's entry points, kept thin."""
+
+import asyncio
+from pathlib import Path
+
+from models.errors import TreasuryError
+from stream.kafka.admin import ensure_topics
+from stream.kafka.produce import ProduceStats, produce_file
+from stream.kafka.topics import Topics
+from stream.progress import TerminalProgress
+from stream.settings import Settings
+
+
+def run_worker(settings: Settings, loglevel: str = "WARNING") -> None:
+    """Block running one faust worker until it is stopped (SIGTERM/SIGINT); topics created first."""
+    from faust.worker import Worker  # heavy: only when a worker really starts
+
+    from stream.kafka.app import create_app
+
+    topics = Topics(settings.topic_prefix)
+    created = asyncio.run(ensure_topics(settings.kafka_bootstrap_servers, topics, settings.kafka_partitions,
+                                        settings.kafka_replication))
+    if created:
+        print(f"created topics {', '.join(created)}")
+    if settings.database_url:
+        from stream.store.wiring import run_migrations
+
+        print(asyncio.run(run_migrations(settings)))
+    treasury = create_app(settings)
+    Worker(treasury.app, loglevel=loglevel, quiet=True).execute_from_commandline()
+
+
+def produce(path: Path, settings: Settings, quiet: bool = False) -> ProduceStats:
+    """Send a JSON-lines file to the input topics, with progress; print what was sent."""
+    if not path.is_file():
+        raise TreasuryError(f"input file {path} does not exist or is not a file")
+    topics = Topics(settings.topic_prefix)
+    asyncio.run(ensure_topics(settings.kafka_bootstrap_servers, topics, settings.kafka_partitions,
+                              settings.kafka_replication))
+    progress = TerminalProgress() if not quiet else None
+
+    def show(stats: ProduceStats) -> None:
+        if progress is not None and progress.enabled:
+            share = 100 * stats.bytes_read / stats.total_bytes if stats.total_bytes else 100.0
+            progress.out.write(f"\r\x1b[K{share:5.1f}% {stats.lines:,} lines sent")
+            progress.out.flush()
+
+    stats = asyncio.run(produce_file(path, settings.kafka_bootstrap_servers, topics, settings.max_line_bytes,
+                                     on_progress=show))
+    if progress is not None:
+        progress.done()
+    if not quiet:
+        sent = ", ".join(f"{kind} {n:,}" for kind, n in sorted(stats.sent_by_type.items()))
+        print(f"sent          {stats.lines - stats.dead_letters:,} lines to {settings.kafka_bootstrap_servers}: {sent}")
+        print(f"dead letters  {stats.dead_letters:,} (unroutable, sent to {topics.name('deadletter')})")
+    return stats
