@@ -58,8 +58,9 @@ class ValidationAgent:
     cash_guard: CashGuard | None = None
     state: ReferenceState = field(default_factory=ReferenceState)
     payments: MutableMapping[str, PaymentRecord] = field(default_factory=dict)
-    # Payments for an indicator still waiting for its parent's verdict, in arrival order.
-    parked: MutableMapping[str, list[Payment]] = field(default_factory=dict)
+    # Payments and settlements for an indicator still waiting for its parent's verdict, in
+    # arrival order (they are applied in that order once the verdict is in).
+    parked: MutableMapping[str, list[Payment | Settlement]] = field(default_factory=dict)
     # Settlements that arrived before their payment (another topic may deliver it later).
     early_settlements: MutableMapping[str, list[Settlement]] = field(default_factory=dict)
     history: PayeeHistory = field(init=False)
@@ -91,9 +92,16 @@ class ValidationAgent:
         """Decide, in arrival order, the payments that waited for an indicator no longer pending."""
         if indicator_id in self.state.pending or indicator_id not in self.parked:
             return done
-        for payment in self.parked.pop(indicator_id):
-            done.extend(self.on_payment(payment))
+        for item in self.parked.pop(indicator_id):
+            done.extend(self.on_payment(item) if isinstance(item, Payment) else self.on_settlement(item))
         return done
+
+    def _waits_for_verdict(self, indicator_id: str) -> bool:
+        return indicator_id in self.state.pending and indicator_id not in self.state.indicators
+
+    def _park(self, item: Payment | Settlement) -> list[Emitted]:
+        self.parked[item.indicator_id] = [*self.parked.get(item.indicator_id, []), item]
+        return []
 
     def on_project(self, project: Project) -> list[Emitted]:
         self.state.apply_project(project)
@@ -114,10 +122,8 @@ class ValidationAgent:
         known = self.payments.get(payment.payment_id)
         if known is not None:
             return [self._redelivery(payment, fingerprint, known)]
-        if payment.indicator_id in self.state.pending and payment.indicator_id not in self.state.indicators:
-            # Its indicator waits for the parent's verdict: decide the payment once that is in.
-            self.parked[payment.indicator_id] = [*self.parked.get(payment.indicator_id, []), payment]
-            return []
+        if self._waits_for_verdict(payment.indicator_id):
+            return self._park(payment)  # decided once its indicator's verdict is in
         findings = self._judge(payment)
         outcome = _outcome(findings) if findings else "accepted"
         if outcome != "rejected":
@@ -203,6 +209,8 @@ class ValidationAgent:
 
     def on_settlement(self, settlement: Settlement) -> list[Emitted]:
         record = self.payments.get(settlement.payment_id)
+        if record is None and self._waits_for_verdict(settlement.indicator_id):
+            return self._park(settlement)  # after the payments parked before it, in order
         if record is None:
             # Kept: applied when the payment arrives (the alert then resolves itself).
             waiting = self.early_settlements.get(settlement.payment_id, [])

@@ -3,8 +3,9 @@
 Kafka keeps order within a topic partition, not across topics. A worker owning partition p of
 `indicator`, `payment` and `settlement` merges them by event time, like a replay of the file:
 it releases the earliest held event once every topic either has an event held (its later ones
-can only be later) or is drained (nothing more to read right now). Pure: the caller says which
-topics are drained.
+can only be later) or is drained (nothing more to read right now). "Earliest" is the source's own
+sequence number when it gives one (`treasury produce` numbers the file's lines), else event time.
+Pure: the caller says which topics are drained.
 """
 
 from collections import deque
@@ -18,6 +19,7 @@ _BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 
 @dataclass(order=True, slots=True)
 class _Held:
+    seq: int  # the source's own order (the line number from `treasury produce`), 0 when unknown
     at: datetime
     rank: int
     offset: int
@@ -35,15 +37,19 @@ class Aligner:
     last_at: dict[tuple[str, int], datetime] = field(default_factory=dict)
     count: int = 0
 
-    def add(self, topic: str, partition: int, offset: int, at: datetime | None, item: Any) -> None:
-        """Hold an event; one without a time (undecodable) keeps its topic's latest time."""
+    def add(self, topic: str, partition: int, offset: int, at: datetime | None, item: Any, seq: int = 0) -> None:
+        """Hold an event; one without a time (undecodable) keeps its topic's latest time.
+
+        When the source numbers its messages (`seq`), that order wins over event time: a replayed
+        file is then merged back exactly in file order, late lines included.
+        """
         key = (topic, partition)
         when = at if at is not None else self.last_at.get(key, _BEGINNING)
         if at is not None and at > self.last_at.get(key, _BEGINNING):
             self.last_at[key] = at
         self.last_offset[key] = max(offset, self.last_offset.get(key, -1))
         queues = self.held.setdefault(partition, {})
-        queues.setdefault(topic, deque()).append(_Held(when, self.topics.index(topic), offset, item))
+        queues.setdefault(topic, deque()).append(_Held(seq, when, self.topics.index(topic), offset, item))
         self.count += 1
 
     def release(self, drained: Callable[[str, int], bool]) -> list[Any]:

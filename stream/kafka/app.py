@@ -7,7 +7,6 @@ every effect is idempotent per event id (see ARCHITECTURE.md, "Kafka runtime").
 
 import asyncio
 import time
-from collections.abc import MutableMapping
 from typing import Any
 
 import faust
@@ -25,7 +24,7 @@ from stream.engine import Engine, event_time
 from stream.kafka.align import Aligner
 from stream.kafka.codecs import StateValue, dumps_step, loads_step, register
 from stream.kafka.tables import PartitionScoped, Pin, PinnedTable
-from stream.kafka.topics import LEDGER_INPUTS, OUTPUTS, STEPS, Topics
+from stream.kafka.topics import LEDGER_INPUTS, OUTPUTS, SEQ_HEADER, STEPS, Topics
 from stream.settings import Settings
 
 # A topic partition that has said nothing for this long counts as drained (no highwater yet).
@@ -40,6 +39,18 @@ def _output_key(model: WireModel) -> bytes:
     if isinstance(model, DeadLetter):
         return model.source.encode()
     return b""
+
+
+def _sequence(headers: Any) -> int:
+    """The source's sequence number from a message's headers, 0 when it gave none."""
+    pairs = headers.items() if isinstance(headers, dict) else headers or ()
+    for name, value in pairs:
+        if name == SEQ_HEADER and value:
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0
 
 
 class TreasuryApp:
@@ -93,7 +104,7 @@ class TreasuryApp:
         # Keys are JSON strings; values go through our state codec (faust reads it off the type).
         return self.app.Table(name, key_type=str, value_type=StateValue, partitions=self.settings.kafka_partitions)
 
-    def _pinned(self, name: str) -> MutableMapping[str, Any]:
+    def _pinned(self, name: str) -> PinnedTable:
         return PinnedTable(self._table(name), self.pin)
 
     def _durable_agent(self) -> ValidationAgent:
@@ -130,13 +141,19 @@ class TreasuryApp:
         @self.app.timer(interval=0.2)  # type: ignore[untyped-decorator]
         async def flush_aligned() -> None:
             # Nothing new may arrive for a while: release what has become safe meanwhile.
-            if self._stream is not None and self.aligner.count:
+            if self._stream is not None and self.aligner.count and self._steady():
                 async with self._lock:
                     await self._process(self.aligner.release(self._drained))
 
         @self.app.on_partitions_revoked.connect  # type: ignore[arg-type]
         async def on_revoked(app: Any, revoked: set[Any], **kwargs: Any) -> None:
             async with self._lock:
+                # Everything written so far must be in the changelog before recovery reads it back,
+                # or recovery would put older values over newer ones.
+                await self.app.producer.flush()
+                # Held events are redelivered from the last commit to whoever owns them next. The
+                # tables keep their data: faust replays each changelog from where this worker left
+                # it, so whatever another owner wrote meanwhile (deletions too) lands on top.
                 self.aligner.drop({tp.partition for tp in revoked if tp.topic in self.ledger_topics})
 
     def _define_persist(self) -> None:
@@ -169,13 +186,18 @@ class TreasuryApp:
             decoded = self._decode(event)
             at = event_time(decoded) if not isinstance(decoded, InvalidInput) else None
             self._quiet_since.pop((message.topic, message.partition), None)
-            self.aligner.add(message.topic, message.partition, message.offset, at, (event, decoded))
-        await self._process(self.aligner.release(self._drained))
+            self.aligner.add(message.topic, message.partition, message.offset, at, (event, decoded),
+                             seq=_sequence(message.headers))
+        if self._steady():
+            await self._process(self.aligner.release(self._drained))
+
+    def _steady(self) -> bool:
+        """Not rebalancing nor recovering tables: only then may state change (held events wait)."""
+        return not (self.app.rebalancing or self.app.in_recovery)
 
     async def _process(self, released: list[tuple[Any, InputEvent | InvalidInput]]) -> None:
-        assigned = self.app.consumer.assignment()
         for event, decoded in released:
-            if event.message.tp not in assigned:
+            if event.message.tp not in self.app.consumer.assignment():
                 # Revoked while held: its new owner reads it again from the last commit. Acking it
                 # here would tell faust about a partition it no longer tracks.
                 continue
@@ -191,13 +213,20 @@ class TreasuryApp:
             return True
         highwater = self.app.consumer.highwater(tp)
         last = self.aligner.last_offset.get((topic, partition))
-        if highwater is not None and last is not None:
+        if highwater is not None:
+            if last is None:
+                # Nothing delivered since (re)assignment: drained only if the group already
+                # committed everything (faust keeps the committed offset; 0 for a new group).
+                last = (self._committed(tp) or 0) - 1
             return last + 1 >= highwater
-        if highwater == 0:
-            return True
-        # No highwater yet, or nothing delivered: wait a little, then stop waiting.
+        # No fetch answered yet for this partition: wait a little, then stop waiting.
         quiet = self._quiet_since.setdefault((topic, partition), time.monotonic())
         return time.monotonic() - quiet > _DRAIN_FALLBACK_S
+
+    def _committed(self, tp: Any) -> int | None:
+        committed = getattr(self.app.consumer, "_committed_offset", {})  # faust's own bookkeeping
+        value = committed.get(tp)
+        return value if isinstance(value, int) else None
 
     def _decode(self, event: Any) -> InputEvent | InvalidInput:
         kind = self.topics.kind(event.message.topic) or ""

@@ -21,7 +21,6 @@ from models.outputs import Decision
 _PROJECTS = TypeAdapter(list[Project])
 _SETTLEMENTS = TypeAdapter(list[Settlement])
 _INDICATORS = TypeAdapter(list[Indicator])
-_PAYMENTS = TypeAdapter(list[Payment])
 STATE_CODEC = "treasury-state"
 
 
@@ -65,8 +64,10 @@ def _dumps_list(value: list[Any]) -> bytes:
         return b"E" + _SETTLEMENTS.dump_json(value, exclude_none=True)
     if isinstance(value[0], Indicator):
         return b"N" + _INDICATORS.dump_json(value, exclude_none=True)
-    if isinstance(value[0], Payment):
-        return b"Y" + _PAYMENTS.dump_json(value, exclude_none=True)
+    if isinstance(value[0], Payment | Settlement) and any(isinstance(v, Payment) for v in value):
+        # Parked items: payments and settlements in arrival order.
+        return b"Q" + orjson.dumps([["p" if isinstance(v, Payment) else "s", encode_data(v).decode()]
+                                    for v in value])
     if isinstance(value[0], Debit):
         return b"D" + orjson.dumps([dumps_step(step).decode() for step in value])
     raise StateCodecError(f"no codec for a list of {type(value[0]).__name__}")
@@ -99,7 +100,8 @@ _LOADERS: dict[bytes, Callable[[bytes], Any]] = {
     b"P": _PROJECTS.validate_json,
     b"E": _SETTLEMENTS.validate_json,
     b"N": _INDICATORS.validate_json,
-    b"Y": _PAYMENTS.validate_json,
+    b"Q": lambda body: [Payment.model_validate_json(data) if kind == "p" else Settlement.model_validate_json(data)
+                        for kind, data in orjson.loads(body)],
     b"D": lambda body: [loads_step(step.encode()) for step in orjson.loads(body)],
 }
 

@@ -19,7 +19,7 @@ from models.codec import encode_data
 from models.errors import TreasuryError
 from models.outputs import DeadLetter
 from stream.embedded import Overlong, read_lines
-from stream.kafka.topics import BROADCAST_INPUTS, Topics, key_of
+from stream.kafka.topics import BROADCAST_INPUTS, SEQ_HEADER, Topics, key_of
 
 
 class ProduceError(TreasuryError):
@@ -92,12 +92,15 @@ async def produce_file(
                     kind, key, value = routed
                     stats.sent_by_type[kind] += 1
                     topic = topics.name(kind)
+                    # The line number travels along: workers merge the topics back in file order.
+                    headers = [(SEQ_HEADER, str(number).encode())]
                     if kind in BROADCAST_INPUTS:
                         # Reference data goes to every partition (see stream/kafka/topics.py).
                         for partition in sorted(await producer.partitions_for(topic)):
-                            pending.append(await producer.send(topic, value=value, key=key, partition=partition))
+                            pending.append(await producer.send(topic, value=value, key=key, partition=partition,
+                                                               headers=headers))
                     else:
-                        pending.append(await producer.send(topic, value=value, key=key))
+                        pending.append(await producer.send(topic, value=value, key=key, headers=headers))
                 if len(pending) >= 10_000:
                     await asyncio.gather(*pending)
                     pending.clear()

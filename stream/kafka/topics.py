@@ -25,6 +25,8 @@ BROADCAST_INPUTS: Final = ("project", "payee_block", "clock")
 # reference data goes first, as it does in a file.
 LEDGER_INPUTS: Final = ("project", "payee_block", "indicator", "payment", "settlement")
 OUTPUTS: Final = ("decision", "alert", "deadletter")
+# Header carrying the source's own message order (the file's line number from `treasury produce`).
+SEQ_HEADER: Final = "treasury-seq"
 # Internal: allocation steps handed from one indicator's partition to another's.
 STEPS: Final = "indicator-step"
 

@@ -75,3 +75,11 @@ def test_any_delivery_interleaving_gives_the_file_order(events: list[tuple[str, 
     expected = [i for i, _ in sorted(enumerate(events), key=file_position)]
     assert out == expected
     assert len(ordered) == len(out)
+
+
+def test_source_sequence_wins_over_event_time() -> None:
+    """A late line (earlier time, later in the file) stays where the file put it."""
+    aligner = Aligner(TOPICS)
+    aligner.add("payment", 0, 0, T0 + timedelta(hours=5), "first", seq=1)
+    aligner.add("settlement", 0, 0, T0 + timedelta(hours=1), "late", seq=2)
+    assert aligner.release(lambda topic, p: True) == ["first", "late"]

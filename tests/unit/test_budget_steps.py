@@ -6,7 +6,7 @@ from agents.validation.budget import Credit, Debit, Verdict
 from alerts.signals import AlertSignal
 from models.inputs import Indicator
 from models.outputs import Decision
-from tests.unit.conftest import make_indicator, make_payment, make_project
+from tests.unit.conftest import make_indicator, make_payment, make_project, make_settlement
 
 
 def _agent(rules: RulesConfig) -> ValidationAgent:
@@ -81,3 +81,18 @@ def test_steps_run_later_give_the_same_ledger_as_steps_run_at_once(rules: RulesC
         a, b = at_once.state.ledger.accounts[key], later.state.ledger.accounts[key]
         assert (a.amount, a.allocated, a.reserved, a.spent) == (b.amount, b.allocated, b.reserved, b.spent)
     assert at_once.state.ledger.accounts["IND-1"].allocated == 50_000
+
+
+def test_parked_payments_and_settlements_keep_their_order(rules: RulesConfig) -> None:
+    """A return parked behind two payments frees its money only after both were decided."""
+    agent = _agent(rules)
+    (debit,) = agent.receive_indicator(_child())
+    agent.on_payment(make_payment(payment_id="P1", indicator_id="CH-1", amount="100.00"))
+    agent.on_payment(make_payment(payment_id="P2", indicator_id="CH-1", amount="50.00",
+                                  payee={"account": "6222000000000002"}))
+    agent.on_settlement(make_settlement(payment_id="P1", indicator_id="CH-1", status="returned", amount="100.00"))
+    (verdict,) = agent.on_step(debit)
+    first, second = agent.on_step(verdict)
+    assert isinstance(first, Decision) and first.available_after == 20_000
+    assert isinstance(second, Decision) and second.available_after == 15_000  # P1 still reserved then
+    assert agent.state.ledger.accounts["CH-1"].reserved == 5_000  # and returned afterwards

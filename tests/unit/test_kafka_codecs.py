@@ -37,6 +37,7 @@ def _record() -> PaymentRecord:
     [make_settlement()],
     [make_indicator(), make_indicator(version=2, amount="2000.00")],
     [make_payment()],
+    [make_payment(), make_settlement(), make_payment(payment_id="PAY-2")],
     [Debit("P", "C", 1, 100, 100, AT)],
     None,
 ], ids=lambda v: type(v).__name__)
