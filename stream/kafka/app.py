@@ -7,9 +7,11 @@ every effect is idempotent per event id (see ARCHITECTURE.md, "Kafka runtime").
 
 import asyncio
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import faust
+import orjson
 
 from agents.ledger import Ledger
 from agents.validation.agent import ValidationAgent
@@ -24,7 +26,7 @@ from stream.engine import Engine, event_time
 from stream.kafka.align import Aligner
 from stream.kafka.codecs import StateValue, dumps_step, loads_step, register
 from stream.kafka.tables import PartitionScoped, Pin, PinnedTable
-from stream.kafka.topics import LEDGER_INPUTS, OUTPUTS, SEQ_HEADER, STEPS, Topics
+from stream.kafka.topics import LEDGER, LEDGER_INPUTS, OUTPUTS, SEQ_HEADER, STEPS, Topics
 from stream.settings import Settings
 
 # A topic partition that has said nothing for this long counts as drained (no highwater yet).
@@ -39,6 +41,11 @@ def _output_key(model: WireModel) -> bytes:
     if isinstance(model, DeadLetter):
         return model.source.encode()
     return b""
+
+
+def _balance(value: bytes) -> tuple[str, int, int, int, int, datetime]:
+    indicator_id, amount, allocated, reserved, spent, at = orjson.loads(value)
+    return indicator_id, amount, allocated, reserved, spent, datetime.fromisoformat(at)
 
 
 def _sequence(headers: Any) -> int:
@@ -83,7 +90,7 @@ class TreasuryApp:
             web_host="127.0.0.1",
         )
         self.pin = Pin()
-        self.outputs = {kind: self._topic(kind) for kind in (*OUTPUTS, STEPS)}
+        self.outputs = {kind: self._topic(kind) for kind in (*OUTPUTS, STEPS, LEDGER)}
         self.engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes)
         self.engine.bind(self._durable_agent())
         self._steps: list[Step] = []
@@ -109,8 +116,9 @@ class TreasuryApp:
 
     def _durable_agent(self) -> ValidationAgent:
         """The validation agent with every state mapping a changelogged table."""
+        self.accounts = self._pinned("accounts")
         state = ReferenceState(
-            ledger=Ledger(self._pinned("accounts")),
+            ledger=Ledger(self.accounts),
             indicators=self._pinned("indicators"),
             direct_fund=self._pinned("direct-fund"),
             allocations=self._pinned("allocations"),
@@ -161,7 +169,8 @@ class TreasuryApp:
         from stream.store.postgres import PostgresStore  # asyncpg only where a database is configured
 
         store = PostgresStore.from_settings(self.settings, self.settings.database_url or "")
-        outputs = self.app.topic(*(self.topics.name(kind) for kind in OUTPUTS), key_type=bytes, value_type=bytes)
+        outputs = self.app.topic(*(self.topics.name(kind) for kind in (*OUTPUTS, LEDGER)),
+                                 key_type=bytes, value_type=bytes)
         opened: list[bool] = []
 
         @self.app.agent(outputs, name="persist")
@@ -170,9 +179,11 @@ class TreasuryApp:
                 if not opened:
                     await store.open()
                     opened.append(True)
+                ledger = self.topics.name(LEDGER)
                 batch = [OUTPUT_TYPES[self.topics.kind(e.message.topic) or ""].model_validate_json(e.value)
-                         for e in events]
+                         for e in events if e.message.topic != ledger]
                 await store.write(batch)
+                await store.write_ledger(_balance(e.value) for e in events if e.message.topic == ledger)
 
     async def _take(self, events: list[Any]) -> None:
         for event in events:
@@ -204,6 +215,21 @@ class TreasuryApp:
             self.pin.partition = event.message.partition
             await self._emit(self._handle(event, decoded))
             await self._stream.ack(event)
+        await self._publish_balances()
+
+    async def _publish_balances(self) -> None:
+        """The balances of every indicator changed in this batch, keyed by indicator.
+
+        Stamped with the wall clock (an adapter's, not the core's): the newest write of a balance
+        wins in Postgres, and event time is not monotonic across partitions that move.
+        """
+        at = datetime.now(UTC)
+        for indicator_id in sorted(self.accounts.take_dirty()):
+            account = self.accounts.get(indicator_id)
+            if account is not None:
+                value = orjson.dumps([indicator_id, account.amount, account.allocated, account.reserved,
+                                      account.spent, at.isoformat()])
+                await self.outputs[LEDGER].send(key=indicator_id.encode(), value=value)
 
     def _drained(self, topic: str, partition: int) -> bool:
         """Nothing more to read on this topic partition right now (so nothing earlier can come)."""

@@ -19,13 +19,21 @@ class Pin:
 
 
 class PinnedTable(MutableMapping[str, Any]):
-    """Reads and writes a faust table's store; every write goes to the pinned changelog partition."""
+    """Reads and writes a faust table's store; every write goes to the pinned changelog partition.
 
-    __slots__ = ("_pin", "_table")
+    Keys written since the last `take_dirty()` are remembered (e.g. to publish ledger balances).
+    """
+
+    __slots__ = ("_dirty", "_pin", "_table")
 
     def __init__(self, table: Any, pin: Pin) -> None:
         self._table = table
         self._pin = pin
+        self._dirty: set[str] = set()
+
+    def take_dirty(self) -> set[str]:
+        dirty, self._dirty = self._dirty, set()
+        return dirty
 
     @property
     def _data(self) -> Any:
@@ -46,6 +54,7 @@ class PinnedTable(MutableMapping[str, Any]):
     def __setitem__(self, key: str, value: Any) -> None:
         self._table.send_changelog(self._pin.partition, key, value)
         self._data[key] = value
+        self._dirty.add(key)
 
     def __delitem__(self, key: str) -> None:
         del self._data[key]

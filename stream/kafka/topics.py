@@ -29,6 +29,8 @@ OUTPUTS: Final = ("decision", "alert", "deadletter")
 SEQ_HEADER: Final = "treasury-seq"
 # Internal: allocation steps handed from one indicator's partition to another's.
 STEPS: Final = "indicator-step"
+# Internal: indicator balances after each batch, for the Postgres ledger_state table.
+LEDGER: Final = "ledger"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +47,7 @@ class Topics:
         if not topic.startswith(self.prefix):
             return None
         kind = topic[len(self.prefix):]
-        return kind if kind in INPUT_TYPES or kind in OUTPUTS or kind == STEPS else None
+        return kind if kind in INPUT_TYPES or kind in OUTPUTS or kind in (STEPS, LEDGER) else None
 
 
 def key_of(kind: str, data: Any) -> str | None:
