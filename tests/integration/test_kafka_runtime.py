@@ -1,0 +1,97 @@
+"""The distributed runtime on a real broker and a real Postgres: same decisions as a replay, crash-safe."""
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from stream.demo.generator import write_scenario
+from tests.integration import services
+from tests.integration.kafka_harness import Cluster, effective, fresh_database, payment_ids, replay_in_process
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[tuple[str, str]]:
+    yield services.kafka_bootstrap(), services.database_url()
+    services.stop_started()
+
+
+@pytest.fixture
+def cluster(servers: tuple[str, str], tmp_path: Path) -> Iterator[Cluster]:
+    bootstrap, server_url = servers
+    running = Cluster(bootstrap, fresh_database(server_url), tmp_path)
+    yield running
+    running.stop()
+
+
+def test_two_workers_decide_exactly_like_the_replay(cluster: Cluster, tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.jsonl"
+    write_scenario(scenario, seed=21, payments=3000)
+    expected, _ = replay_in_process(scenario)
+    assert len(expected) > 3000
+    codes = {code for _, reasons, _ in expected.values() for code in reasons}
+    assert {"V001", "B001", "B002", "B003", "B004", "B005", "B006", "P001", "P002", "P003", "C001", "A001",
+            "D001", "F001", "F002", "F003", "F004"} <= codes
+
+    cluster.produce(scenario)  # the whole file first: the workers then merge it back in file order
+    cluster.start_worker()
+    cluster.start_worker()
+    cluster.wait_until(lambda: set(expected) <= set(effective(cluster.decisions())), 300, "every payment decided")
+
+    assert effective(cluster.decisions()) == expected
+    _assert_one_row_per_payment(cluster, set(expected))
+
+
+def test_a_worker_killed_mid_stream_loses_and_duplicates_nothing(cluster: Cluster, tmp_path: Path) -> None:
+    scenario = tmp_path / "scenario.jsonl"
+    write_scenario(scenario, seed=5, payments=50_000)
+    expected, ledger = replay_in_process(scenario)
+    assert len(payment_ids(scenario)) >= 50_000
+
+    cluster.produce(scenario)
+    victim = cluster.start_worker()
+    cluster.start_worker()
+    cluster.wait_until(lambda: len(effective(cluster.decisions())) >= len(expected) // 4, 600, "a quarter decided")
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    cluster.start_worker()  # the restarted worker
+    cluster.wait_until(lambda: set(expected) <= set(effective(cluster.decisions())), 900, "every payment decided")
+
+    decisions = cluster.decisions()
+    _assert_no_conflicting_decisions(decisions)
+    assert effective(decisions) == expected
+    _assert_one_row_per_payment(cluster, set(expected))
+
+    def ledger_matches() -> bool:
+        stored = {r["indicator_id"]: (r["amount_fen"], r["allocated_fen"], r["reserved_fen"], r["spent_fen"])
+                  for r in cluster.query("select * from ledger_state")}
+        return stored == ledger
+
+    cluster.wait_until(ledger_matches, 300, "every indicator's ledger equal to the replay's")
+
+
+def _assert_no_conflicting_decisions(decisions: list[dict]) -> None:
+    """Copies may repeat a decision (marked or not); none may say something else for the same payment."""
+    seen: dict[str, tuple] = {}
+    for d in decisions:
+        codes = tuple(r["code"] for r in d["reasons"])
+        if codes == ("V002",):
+            continue
+        content = (d["outcome"], codes, d.get("available_after"), d["decided_at"])
+        first = seen.setdefault(d["payment_id"], content)
+        assert first == content, f"two different decisions for {d['payment_id']}: {first} / {content}"
+
+
+def _assert_one_row_per_payment(cluster: Cluster, expected: set[str]) -> None:
+    def stored() -> set[str]:
+        return {row[0] for row in cluster.query("select payment_id from decisions")}
+
+    try:
+        cluster.wait_until(lambda: stored() == expected, 300, "one decision row per payment in Postgres")
+    except TimeoutError:
+        rows = stored()
+        raise AssertionError(f"{len(rows)} rows for {len(expected)} payments; missing {sorted(expected - rows)[:5]}, "
+                             f"unexpected {sorted(rows - expected)[:5]}") from None
