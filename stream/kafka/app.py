@@ -102,6 +102,11 @@ class TreasuryApp:
         self._quiet_since: dict[tuple[str, int], float] = {}
         self._stream: Any = None
         self._define_agents()
+        if settings.web_port is not None:
+            from faust.sensors.prometheus import setup_prometheus_sensors
+
+            # faust's own stream, table and consumer metrics at /metrics (ours join in the metrics issue).
+            setup_prometheus_sensors(self.app, name_prefix="treasury")
 
     def _topic(self, kind: str) -> Any:
         return self.app.topic(self.topics.name(kind), key_type=bytes, value_type=bytes,
