@@ -117,3 +117,10 @@ def test_missing_input_is_a_clear_error(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "does not exist" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_generate_refuses_a_scenario_too_small_to_hold_every_anomaly(tmp_path: Path) -> None:
+    done = _treasury("generate", str(tmp_path / "s.jsonl"), "--payments", "1")
+    assert done.returncode == 2
+    assert "between 10 and 10,000,000" in done.stderr
+    assert not (tmp_path / "s.jsonl").exists()
