@@ -48,14 +48,19 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _scenario_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--payments", type=_positive_int, default=5000, help="payments to generate (default 5000)")
+    parser.add_argument("--payments", type=_payments, default=5000,
+                        help="payments to generate, 10 to 10,000,000 (default 5000)")
     parser.add_argument("--seed", type=int, default=7, help="random seed; the same seed gives the same stream")
 
 
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if not 0 < value <= 10_000_000:
-        raise argparse.ArgumentTypeError("must be between 1 and 10,000,000")
+def _payments(text: str) -> int:
+    """A region needs a few payments to carry one injected anomaly of every kind."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 10 <= value <= 10_000_000:
+        raise argparse.ArgumentTypeError("must be between 10 and 10,000,000")
     return value
 
 
@@ -67,8 +72,10 @@ def _replay(
         raise TreasuryError(f"input file {path} does not exist or is not a file")
     sink: Sink = FileSink(out)
     if db:  # asyncpg is imported only here: a file-only replay never loads it
-        from stream.store.wiring import file_and_database_sink, run_migrations
+        from stream.store.wiring import file_and_database_sink, run_migrations, with_database
 
+        # no DATABASE_URL: the bundled PostgreSQL under TREASURY_DATA_DIR, started here
+        settings = with_database(settings, announce=None if quiet else print)
         report = asyncio.run(run_migrations(settings))
         if not quiet:
             print(report)

@@ -39,9 +39,14 @@ class Settings(BaseSettings):
     kafka_app_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = "treasury"
     # The worker's web server (health, metrics); None disables it.
     web_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    # Address the web server listens on: loopback unless a container needs it reachable.
+    web_bind: str = "127.0.0.1"
 
     # PostgreSQL store. The URL is the standard variable, without our prefix; unset: no database.
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    # Where local state lives: the bundled PostgreSQL of `replay --db` without DATABASE_URL is
+    # `<data_dir>/pg`. None: ~/.local/share/treasury.
+    data_dir: Path | None = None
     # asyncpg pool limits and timeouts (seconds) of the store.
     db_pool_min: Annotated[int, Field(ge=1, le=100)] = 1
     db_pool_max: Annotated[int, Field(ge=1, le=100)] = 4

@@ -86,7 +86,7 @@ class TreasuryApp:
             stream_buffer_maxsize=16_384,
             web_enabled=settings.web_port is not None,
             web_port=settings.web_port or 6066,
-            web_bind="127.0.0.1",
+            web_bind=settings.web_bind,
             web_host="127.0.0.1",
         )
         self.pin = Pin()
@@ -168,6 +168,7 @@ class TreasuryApp:
                 # tables keep their data: faust replays each changelog from where this worker left
                 # it, so whatever another owner wrote meanwhile (deletions too) lands on top.
                 self.aligner.drop({tp.partition for tp in revoked if tp.topic in self.ledger_topics})
+                self._quiet_since.clear()
 
     def _define_persist(self) -> None:
         """Outputs into Postgres: batches acked only once written; rows keyed, so a replay adds none."""
@@ -195,8 +196,10 @@ class TreasuryApp:
             message = event.message
             if message.topic == self.topics.name(STEPS):
                 self.pin.partition = message.partition
-                await self._emit(self.engine.handle_step(loads_step(event.value or b""), event.value or b"",
+                step = loads_step(event.value or b"")
+                await self._emit(self.engine.handle_step(step, event.value or b"",
                                                          f"{message.topic}/{message.partition}", message.offset))
+                self.accounts.touch(step_target(step))
                 continue
             event.message.incref()  # held: acked again, finally, once applied
             decoded = self._decode(event)
@@ -220,6 +223,11 @@ class TreasuryApp:
             self.pin.partition = event.message.partition
             await self._emit(self._handle(event, decoded))
             await self._stream.ack(event)
+            indicator_id = getattr(decoded, "indicator_id", None)
+            if isinstance(indicator_id, str):
+                # After a crash the replayed events change nothing, yet their balances may never
+                # have reached Postgres: publish them again.
+                self.accounts.touch(indicator_id)
         await self._publish_balances()
 
     async def _publish_balances(self) -> None:
@@ -244,13 +252,13 @@ class TreasuryApp:
             return True
         highwater = self.app.consumer.highwater(tp)
         last = self.aligner.last_offset.get((topic, partition))
-        if highwater is not None:
-            if last is None:
-                # Nothing delivered since (re)assignment: drained only if the group already
-                # committed everything (faust keeps the committed offset; 0 for a new group).
-                last = (self._committed(tp) or 0) - 1
+        if highwater is not None and last is not None:
             return last + 1 >= highwater
-        # No fetch answered yet for this partition: wait a little, then stop waiting.
+        committed = self._committed(tp)
+        if highwater is not None and committed is not None:
+            # Nothing delivered since (re)assignment: drained if the group committed everything.
+            return committed >= highwater
+        # Nothing known yet (no fetch answered, no commit loaded): wait a little, then stop waiting.
         quiet = self._quiet_since.setdefault((topic, partition), time.monotonic())
         return time.monotonic() - quiet > _DRAIN_FALLBACK_S
 

@@ -31,6 +31,11 @@ class PinnedTable(MutableMapping[str, Any]):
         self._pin = pin
         self._dirty: set[str] = set()
 
+    def touch(self, key: str) -> None:
+        """Count a key as changed even if it was not (a redelivery re-publishes what it holds)."""
+        if key in self._data:
+            self._dirty.add(key)
+
     def take_dirty(self) -> set[str]:
         dirty, self._dirty = self._dirty, set()
         return dirty

@@ -1,5 +1,6 @@
 """The store as the CLI needs it: the database URL from settings, migrations, a file+database sink."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 from stream.settings import Settings
@@ -18,6 +19,21 @@ def require_database_url(settings: Settings) -> str:
             "DATABASE_URL is not set: export DATABASE_URL=postgresql://USER[:PASSWORD]@HOST:PORT/DATABASE"
         )
     return url
+
+
+def with_database(settings: Settings, announce: Callable[[str], None] | None = None) -> Settings:
+    """Settings naming a database: DATABASE_URL when set, else the bundled PostgreSQL, started now.
+
+    The bundled server (stream.store.bundled) stops when the last process using it exits.
+    """
+    if (settings.database_url or "").strip():
+        return settings
+    from stream.store.bundled import start
+
+    bundled = start(settings)
+    if announce is not None:
+        announce(bundled.describe())
+    return settings.model_copy(update={"database_url": bundled.url})
 
 
 async def run_migrations(settings: Settings) -> str:
