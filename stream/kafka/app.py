@@ -12,25 +12,28 @@ from typing import Any
 
 import faust
 import orjson
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import TopicPartition
 
 from agents.ledger import Ledger
 from agents.validation.agent import ValidationAgent
 from agents.validation.budget import Step, step_target
 from agents.validation.reference import ReferenceState
 from models.base import WireModel
-from models.codec import OUTPUT_TYPES, TYPE_NAME, decode_data, encode_data
+from models.codec import TYPE_NAME, decode_data, encode_data
 from models.errors import InvalidInput
 from models.inputs import InputEvent
 from models.outputs import Alert, DeadLetter, Decision
 from stream.engine import Engine, event_time
 from stream.kafka.align import Aligner
 from stream.kafka.codecs import StateValue, dumps_step, loads_step, register
+from stream.kafka.persist import persist_forever
 from stream.kafka.tables import PartitionScoped, Pin, PinnedTable
 from stream.kafka.topics import LEDGER, LEDGER_INPUTS, OUTPUTS, SEQ_HEADER, STEPS, Topics
 from stream.settings import Settings
 
 # A topic partition that has said nothing for this long counts as drained (no highwater yet).
-_DRAIN_FALLBACK_S = 2.0
+_DRAIN_FALLBACK_S = 30.0
 
 
 def _output_key(model: WireModel) -> bytes:
@@ -41,11 +44,6 @@ def _output_key(model: WireModel) -> bytes:
     if isinstance(model, DeadLetter):
         return model.source.encode()
     return b""
-
-
-def _balance(value: bytes) -> tuple[str, int, int, int, int, datetime]:
-    indicator_id, amount, allocated, reserved, spent, at = orjson.loads(value)
-    return indicator_id, amount, allocated, reserved, spent, datetime.fromisoformat(at)
 
 
 def _sequence(headers: Any) -> int:
@@ -100,6 +98,7 @@ class TreasuryApp:
         self.aligner = Aligner(self.ledger_topics)
         self._lock = asyncio.Lock()
         self._quiet_since: dict[tuple[str, int], float] = {}
+        self._start_offsets: dict[Any, int] = {}
         self._stream: Any = None
         self._define_agents()
         if settings.web_port is not None:
@@ -158,6 +157,11 @@ class TreasuryApp:
                 async with self._lock:
                     await self._process(self.aligner.release(self._drained))
 
+        @self.app.on_partitions_assigned.connect  # type: ignore[arg-type]
+        async def on_assigned(app: Any, assigned: set[Any], **kwargs: Any) -> None:
+            async with self._lock:
+                await self._load_start_offsets({tp for tp in assigned if tp.topic in self.ledger_topics})
+
         @self.app.on_partitions_revoked.connect  # type: ignore[arg-type]
         async def on_revoked(app: Any, revoked: set[Any], **kwargs: Any) -> None:
             async with self._lock:
@@ -171,25 +175,11 @@ class TreasuryApp:
                 self._quiet_since.clear()
 
     def _define_persist(self) -> None:
-        """Outputs into Postgres: batches acked only once written; rows keyed, so a replay adds none."""
-        from stream.store.postgres import PostgresStore  # asyncpg only where a database is configured
+        """Postgres is fed by its own consumer (stream/kafka/persist.py); faust cancels it on stop."""
 
-        store = PostgresStore.from_settings(self.settings, self.settings.database_url or "")
-        outputs = self.app.topic(*(self.topics.name(kind) for kind in (*OUTPUTS, LEDGER)),
-                                 key_type=bytes, value_type=bytes)
-        opened: list[bool] = []
-
-        @self.app.agent(outputs, name="persist")
-        async def persist(stream: Any) -> None:
-            async for events in stream.take_events(self.settings.db_batch_rows, within=0.2):
-                if not opened:
-                    await store.open()
-                    opened.append(True)
-                ledger = self.topics.name(LEDGER)
-                batch = [OUTPUT_TYPES[self.topics.kind(e.message.topic) or ""].model_validate_json(e.value)
-                         for e in events if e.message.topic != ledger]
-                await store.write(batch)
-                await store.write_ledger(_balance(e.value) for e in events if e.message.topic == ledger)
+        @self.app.task  # type: ignore[untyped-decorator]
+        async def persist() -> None:
+            await persist_forever(self.settings)
 
     async def _take(self, events: list[Any]) -> None:
         for event in events:
@@ -254,18 +244,26 @@ class TreasuryApp:
         last = self.aligner.last_offset.get((topic, partition))
         if highwater is not None and last is not None:
             return last + 1 >= highwater
-        committed = self._committed(tp)
-        if highwater is not None and committed is not None:
-            # Nothing delivered since (re)assignment: drained if the group committed everything.
-            return committed >= highwater
+        start = self._start_offsets.get(tp)
+        if highwater is not None and start is not None:
+            # Nothing delivered since (re)assignment: drained if reading starts at the end.
+            return start >= highwater
         # Nothing known yet (no fetch answered, no commit loaded): wait a little, then stop waiting.
         quiet = self._quiet_since.setdefault((topic, partition), time.monotonic())
         return time.monotonic() - quiet > _DRAIN_FALLBACK_S
 
-    def _committed(self, tp: Any) -> int | None:
-        committed = getattr(self.app.consumer, "_committed_offset", {})  # faust's own bookkeeping
-        value = committed.get(tp)
-        return value if isinstance(value, int) else None
+    async def _load_start_offsets(self, assigned: set[Any]) -> None:
+        """Where this worker starts reading each assigned input partition: the group's commit, else 0."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers)
+        await admin.start()
+        try:
+            committed = await admin.list_consumer_group_offsets(self.settings.kafka_app_id)
+        finally:
+            await admin.close()
+        self._start_offsets = {}
+        for tp in assigned:
+            meta = committed.get(TopicPartition(tp.topic, tp.partition))
+            self._start_offsets[tp] = meta.offset if meta is not None and meta.offset >= 0 else 0
 
     def _decode(self, event: Any) -> InputEvent | InvalidInput:
         kind = self.topics.kind(event.message.topic) or ""

@@ -1,0 +1,77 @@
+"""Outputs into Postgres: a plain consumer in its own group that commits only what it has written.
+
+Kept out of faust's agents on purpose: its offsets move only after the database transaction
+commits, whatever rebalances do, so a crash can repeat a batch (rows are keyed: nothing doubles)
+but never skip one.
+"""
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
+
+from models.base import WireModel
+from models.codec import OUTPUT_TYPES
+from stream.kafka.topics import LEDGER, OUTPUTS, Topics
+from stream.settings import Settings
+
+log = logging.getLogger(__name__)
+_RETRY_S = 2.0
+
+
+def balance(value: bytes) -> tuple[str, int, int, int, int, datetime]:
+    indicator_id, amount, allocated, reserved, spent, at = orjson.loads(value)
+    return indicator_id, amount, allocated, reserved, spent, datetime.fromisoformat(at)
+
+
+async def persist_forever(settings: Settings) -> None:
+    """Copy decisions, alerts, dead letters and balances into Postgres until cancelled."""
+    from stream.store.postgres import PostgresStore  # asyncpg only where a database is configured
+
+    topics = Topics(settings.topic_prefix)
+    ledger = topics.name(LEDGER)
+    store = PostgresStore.from_settings(settings, settings.database_url or "")
+    consumer = AIOKafkaConsumer(
+        *(topics.name(kind) for kind in (*OUTPUTS, LEDGER)),
+        bootstrap_servers=settings.kafka_bootstrap_servers, group_id=f"{settings.kafka_app_id}-persist",
+        enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=settings.db_batch_rows,
+    )
+    await store.open()
+    await consumer.start()
+    try:
+        while True:
+            batch = await consumer.getmany(timeout_ms=200, max_records=settings.db_batch_rows)
+            messages = [m for records in batch.values() for m in records]
+            if not messages:
+                continue
+            outputs: list[WireModel] = [
+                OUTPUT_TYPES[topics.kind(m.topic) or ""].model_validate_json(m.value)
+                for m in messages if m.topic != ledger
+            ]
+            await _write(store, outputs, [balance(m.value) for m in messages if m.topic == ledger])
+            await consumer.commit()
+    finally:
+        await consumer.stop()
+        await store.close()
+
+
+async def _write(store: Any, outputs: list[WireModel], balances: list[Any]) -> None:
+    """Write until it succeeds: the offsets wait, so the database being away loses nothing."""
+    while True:
+        try:
+            await store.write(outputs)
+            await store.write_ledger(balances)
+            return
+        except (KafkaError, OSError) as error:  # StoreError derives from neither: see below
+            log.warning("persist: %s; retrying in %.0f s", error, _RETRY_S)
+        except Exception as error:
+            from stream.store.errors import StoreError
+
+            if not isinstance(error, StoreError):
+                raise
+            log.warning("persist: %s; retrying in %.0f s", error, _RETRY_S)
+        await asyncio.sleep(_RETRY_S)
