@@ -1,11 +1,9 @@
-"""Topic set-up and consumer-lag reading against the broker (aiokafka admin client)."""
+"""Topic set-up against the broker (aiokafka admin client): faust only creates its own topics."""
 
 from contextlib import suppress
 
-from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
-from aiokafka.structs import TopicPartition
 
 from models.codec import INPUT_TYPES
 from models.errors import TreasuryError
@@ -38,30 +36,4 @@ async def ensure_topics(bootstrap_servers: str, topics: Topics, partitions: int,
                 )
         return missing
     finally:
-        await admin.close()
-
-
-async def group_lag(bootstrap_servers: str, group_id: str, topic_names: list[str]) -> int:
-    """Messages on `topic_names` the consumer group has not committed yet (end − committed)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers)
-    await admin.start()
-    await consumer.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(group_id)
-        partitions = [
-            TopicPartition(name, p) for name in topic_names for p in (consumer.partitions_for_topic(name) or ())
-        ]
-        if not partitions:
-            for name in topic_names:
-                await consumer._client.force_metadata_update()
-                partitions += [TopicPartition(name, p) for p in (consumer.partitions_for_topic(name) or ())]
-        ends = await consumer.end_offsets(partitions)
-        lag = 0
-        for tp, end in ends.items():
-            meta = committed.get(tp)
-            lag += end - (meta.offset if meta is not None and meta.offset >= 0 else 0)
-        return lag
-    finally:
-        await consumer.stop()
         await admin.close()
