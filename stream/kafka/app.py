@@ -13,6 +13,7 @@ from typing import Any
 import faust
 import orjson
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
 from agents.ledger import Ledger
@@ -34,6 +35,7 @@ from stream.settings import Settings
 
 # A topic partition that has said nothing for this long counts as drained (no highwater yet).
 _DRAIN_FALLBACK_S = 30.0
+_START_OFFSETS_TIMEOUT_S = 10.0
 
 
 def _output_key(model: WireModel) -> bytes:
@@ -159,8 +161,16 @@ class TreasuryApp:
 
         @self.app.on_partitions_assigned.connect  # type: ignore[arg-type]
         async def on_assigned(app: Any, assigned: set[Any], **kwargs: Any) -> None:
+            # Not under the lock, and bounded: the group coordinator is busy rebalancing right now.
+            try:
+                starts = await asyncio.wait_for(
+                    self._start_offsets_of({tp for tp in assigned if tp.topic in self.ledger_topics}),
+                    _START_OFFSETS_TIMEOUT_S,
+                )
+            except (TimeoutError, KafkaError):
+                starts = {}  # unknown: each partition waits for a fetch answer instead (see _drained)
             async with self._lock:
-                await self._load_start_offsets({tp for tp in assigned if tp.topic in self.ledger_topics})
+                self._start_offsets = starts
 
         @self.app.on_partitions_revoked.connect  # type: ignore[arg-type]
         async def on_revoked(app: Any, revoked: set[Any], **kwargs: Any) -> None:
@@ -252,7 +262,7 @@ class TreasuryApp:
         quiet = self._quiet_since.setdefault((topic, partition), time.monotonic())
         return time.monotonic() - quiet > _DRAIN_FALLBACK_S
 
-    async def _load_start_offsets(self, assigned: set[Any]) -> None:
+    async def _start_offsets_of(self, assigned: set[Any]) -> dict[Any, int]:
         """Where this worker starts reading each assigned input partition: the group's commit, else 0."""
         admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers)
         await admin.start()
@@ -260,10 +270,11 @@ class TreasuryApp:
             committed = await admin.list_consumer_group_offsets(self.settings.kafka_app_id)
         finally:
             await admin.close()
-        self._start_offsets = {}
+        starts = {}
         for tp in assigned:
             meta = committed.get(TopicPartition(tp.topic, tp.partition))
-            self._start_offsets[tp] = meta.offset if meta is not None and meta.offset >= 0 else 0
+            starts[tp] = meta.offset if meta is not None and meta.offset >= 0 else 0
+        return starts
 
     def _decode(self, event: Any) -> InputEvent | InvalidInput:
         kind = self.topics.kind(event.message.topic) or ""
