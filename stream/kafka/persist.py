@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError
 
 from models.base import WireModel
 from models.codec import OUTPUT_TYPES
@@ -53,7 +53,12 @@ async def persist_forever(settings: Settings) -> None:
                 for m in messages if m.topic != ledger
             ]
             await _write(store, outputs, [balance(m.value) for m in messages if m.topic == ledger])
-            await consumer.commit()
+            try:
+                await consumer.commit()
+            except CommitFailedError as error:
+                # The group rebalanced meanwhile: the batch comes again to its new owner, and the
+                # keyed upserts make writing it twice harmless.
+                log.info("persist: commit after a rebalance dropped (%s)", error)
     finally:
         await consumer.stop()
         await store.close()
