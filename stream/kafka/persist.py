@@ -44,7 +44,12 @@ async def persist_forever(settings: Settings) -> None:
     await consumer.start()
     try:
         while True:
-            batch = await consumer.getmany(timeout_ms=200, max_records=settings.db_batch_rows)
+            try:
+                batch = await consumer.getmany(timeout_ms=200, max_records=settings.db_batch_rows)
+            except KafkaError as error:  # the broker away for a while: try again, nothing is lost
+                log.warning("persist: %s; retrying in %.0f s", error, _RETRY_S)
+                await asyncio.sleep(_RETRY_S)
+                continue
             messages = [m for records in batch.values() for m in records]
             if not messages:
                 continue
