@@ -14,7 +14,6 @@ import faust
 import orjson
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import TopicPartition
 
 from agents.ledger import Ledger
@@ -37,10 +36,6 @@ from stream.settings import Settings
 # A topic partition that has said nothing for this long counts as drained (no highwater yet).
 _DRAIN_FALLBACK_S = 30.0
 _START_OFFSETS_TIMEOUT_S = 10.0
-# Every owned balance is published again this often (seconds).
-_REPUBLISH_S = 5.0
-# The producer's partitioner: which partition owns an indicator's key.
-_PARTITIONER = DefaultPartitioner()
 
 
 def _output_key(model: WireModel) -> bytes:
@@ -156,20 +151,6 @@ class TreasuryApp:
 
         if self.settings.database_url:
             self._define_persist()
-
-        @self.app.timer(interval=_REPUBLISH_S)  # type: ignore[untyped-decorator]
-        async def republish_balances() -> None:
-            # Now and then, every balance this worker owns goes out again: a stale copy written by
-            # a worker that was losing the partition (a rebalance overlap) is soon overwritten.
-            if self._stream is not None and self._steady():
-                async with self._lock:
-                    owned = {tp.partition for tp in self.app.consumer.assignment()
-                             if tp.topic == self.topics.name("payment")}
-                    every = list(range(self.settings.kafka_partitions))
-                    for indicator_id in list(self.accounts):
-                        if _PARTITIONER(indicator_id.encode(), every, every) in owned:
-                            self.accounts.touch(indicator_id)
-                    await self._publish_balances()
 
         @self.app.timer(interval=0.2)  # type: ignore[untyped-decorator]
         async def flush_aligned() -> None:
