@@ -15,7 +15,7 @@ from agents.validation.budget import Credit, Debit, Step, Verdict
 from agents.validation.patterns import Recent
 from models.codec import encode_data
 from models.errors import TreasuryError
-from models.inputs import Indicator, PayeeBlock, Payment, Project, Settlement
+from models.inputs import Indicator, Payee, PayeeBlock, Payment, Project, Settlement
 from models.outputs import Decision
 
 _PROJECTS = TypeAdapter(list[Project])
@@ -38,9 +38,10 @@ def dumps_state(value: Any) -> bytes:
     if isinstance(value, Account):
         return b"A" + orjson.dumps([value.amount, value.allocated, value.reserved, value.spent])
     if isinstance(value, PaymentRecord):
+        payee = None if value.payee is None else encode_data(value.payee).decode()
         return b"R" + orjson.dumps(
             [value.fingerprint.hex(), value.indicator_id, value.amount_fen, value.status,
-             encode_data(value.decision).decode()]
+             encode_data(value.decision).decode(), payee]
         )
     if isinstance(value, Indicator | PayeeBlock):
         return (b"I" if isinstance(value, Indicator) else b"B") + encode_data(value)
@@ -79,9 +80,10 @@ def _account(body: bytes) -> Account:
 
 
 def _record(body: bytes) -> PaymentRecord:
-    fingerprint, indicator_id, amount_fen, status, decision = orjson.loads(body)
+    fingerprint, indicator_id, amount_fen, status, decision, *rest = orjson.loads(body)
+    payee = Payee.model_validate_json(rest[0]) if rest and rest[0] is not None else None
     return PaymentRecord(bytes.fromhex(fingerprint), indicator_id, amount_fen, status,
-                         Decision.model_validate_json(decision))
+                         Decision.model_validate_json(decision), payee)
 
 
 def _history(body: bytes) -> list[Recent]:

@@ -11,6 +11,7 @@ import pytest
 
 from agents.config import default_rules_text, parse_rules
 from agents.findings import Refusal
+from agents.validation.budget import Drawn, Opened
 from agents.validation.agent import ValidationAgent
 from alerts.signals import AlertSignal
 from models.codec import decode_line, payment_hint
@@ -106,7 +107,7 @@ def replay() -> Replay:
                 (run.duplicates if item.duplicate_delivery else run.decisions).append(item)
             elif isinstance(item, AlertSignal):
                 run.signals.append(item)
-            else:
+            elif not isinstance(item, Opened | Drawn):  # facts for the tracing agent
                 run.refusals.append(item)
     run.agent = agent
     return run
@@ -218,7 +219,8 @@ def test_alerts_are_the_injected_ones(replay: Replay, expected: Expected) -> Non
     for code in ("D001", "F001", "F002", "F003", "F004"):
         assert signals[code] == expected.codes[code]
     assert signals["T005"] == expected.settlement_anomalies >= 2
-    assert set(signals) == {"D001", "F001", "F002", "F003", "F004", "T005"}
+    assert signals["T004"] == signals["D001"]  # every diversion is also a tracing alert
+    assert set(signals) == {"D001", "F001", "F002", "F003", "F004", "T004", "T005"}
     assert replay.agent is not None and replay.agent.state.stale_versions == 1
 
 
