@@ -60,10 +60,10 @@ def build_chains(
         nodes[root].append(node_of(indicators[indicator_id], accounts[indicator_id]))
     paid: dict[str, list[ChainPayment]] = defaultdict(list)
     for payment_id, record in payments.items():
-        root = roots.get(record.indicator_id)
-        view = payment_of(payment_id, record) if root is not None else None
-        if root is not None and view is not None:
-            paid[root].append(view)
+        paid_from = roots.get(record.indicator_id)  # None: a payment to an unknown indicator (B001)
+        view = payment_of(payment_id, record) if paid_from is not None else None
+        if paid_from is not None and view is not None:
+            paid[paid_from].append(view)
     return [assemble(root, nodes[root], paid[root]) for root in sorted(nodes)]
 
 

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from agents.config import TracingRules
 from agents.ledger import Account
-from alerts.signals import AlertSignal
+from alerts.signals import AlertSignal, SubjectKind
 from models.inputs import Indicator
 from models.money import format_fen
 
@@ -97,7 +97,7 @@ class TraceWatch:
                 del self.deadlines[key]
                 continue
             self.deadlines[key] = replace(deadline, fired=True)
-            kind = "payment" if deadline.code == UNSETTLED else "indicator"
+            kind: SubjectKind = "payment" if deadline.code == UNSETTLED else "indicator"
             signals.append(AlertSignal(deadline.code, kind, deadline.subject_id, due_at, evidence))
         return signals
 
@@ -119,7 +119,7 @@ class TraceWatch:
         del self.deadlines[key]
         if not deadline.fired:
             return []
-        kind = "payment" if code == UNSETTLED else "indicator"
+        kind: SubjectKind = "payment" if code == UNSETTLED else "indicator"
         return [AlertSignal(code, kind, subject_id, at, active=False)]
 
     def _heap(self, lane: str) -> list[tuple[datetime, str]]:

@@ -78,8 +78,9 @@ class ValidationAgent:
 
     def on_indicator(self, indicator: Indicator) -> list[Emitted]:
         """All allocation steps at once (embedded runtime)."""
-        return self._released([item for item in self.state.apply(indicator) if isinstance(item, Refusal | AlertSignal | Opened | Drawn)],
-                              indicator.indicator_id)
+        outcomes = [item for item in self.state.apply(indicator)
+                    if isinstance(item, Refusal | AlertSignal | Opened | Drawn)]
+        return self._released(outcomes, indicator.indicator_id)
 
     def receive_indicator(self, indicator: Indicator) -> list[Emitted | BudgetOut]:
         """Step 1 only (Kafka runtime): the steps it hands on are the caller's to deliver."""

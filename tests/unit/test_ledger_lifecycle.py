@@ -8,8 +8,8 @@ import pytest
 
 from agents.findings import Refusal
 from agents.ledger import Account, Ledger
-from agents.validation.budget import Drawn, Opened
 from agents.validation.agent import ValidationAgent
+from agents.validation.budget import Drawn, Opened
 from alerts.signals import AlertSignal
 from models.errors import InvariantViolation
 from models.inputs import Payment
