@@ -41,6 +41,14 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("file", type=Path, help="output JSON-lines file")
     _scenario_options(generate)
 
+    trace = commands.add_parser("trace", help="print a fund chain as a tree, from a replay directory or PostgreSQL")
+    trace.add_argument("root", help="the chain's root: a direct_fund_code, or a top indicator_id")
+    source = trace.add_mutually_exclusive_group(required=True)
+    source.add_argument("--out", type=Path, help="a `treasury replay --out` directory")
+    source.add_argument("--db", action="store_true", help="read PostgreSQL at DATABASE_URL")
+    trace.add_argument("--json", action="store_true", help="print the chain object (DESIGN §3) instead of the tree")
+    trace.add_argument("--unmask", action="store_true", help="show payee accounts whole (supervisors only)")
+
     demo = commands.add_parser("demo", help="generate a realistic region and run it through the embedded engine")
     demo.add_argument("--out", type=Path, default=None, help="keep the scenario and outputs here (default: a temp dir)")
     _scenario_options(demo)
@@ -107,6 +115,18 @@ def _demo(args: argparse.Namespace, settings: Settings) -> None:
     _replay(scenario, workdir / "out", settings, quiet=False, force_progress=True, top_reasons=40)
 
 
+def _trace(args: argparse.Namespace, settings: Settings) -> None:
+    from stream.trace import from_directory, render_json, render_tree
+
+    if args.db:
+        from stream.store.wiring import trace_view
+
+        view = asyncio.run(trace_view(settings, args.root))
+    else:
+        view = from_directory(args.out, args.root)
+    print(render_json(view, args.unmask) if args.json else render_tree(view, args.unmask))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -134,6 +154,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"wrote {count:,} events to {args.file}")
         elif args.command == "demo":
             _demo(args, settings)
+        elif args.command == "trace":
+            _trace(args, settings)
     except TreasuryError as error:
         print(f"treasury: error: {error}", file=sys.stderr)
         return 1

@@ -137,3 +137,14 @@ def path_up(chain: Chain, indicator_id: str) -> list[ChainNode]:
         path.append(by_id[current])
         current = by_id[current].parent_indicator_id
     return path
+
+
+def mask_account(account: str) -> str:
+    """Every character but the last four hidden: who was paid stays checkable, not exposed."""
+    return "*" * max(0, len(account) - 4) + account[-4:]
+
+
+def masked(chain: Chain) -> Chain:
+    """The chain with every payee account masked (for everyone but supervisors)."""
+    payments = tuple(p.model_copy(update={"payee_account": mask_account(p.payee_account)}) for p in chain.payments)
+    return chain.model_copy(update={"payments": payments})

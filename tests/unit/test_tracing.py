@@ -2,19 +2,22 @@
 
 import asyncio
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
 from agents.config import RulesConfig, default_rules_text, parse_rules
-from agents.tracing.chain import assemble, path_up, reconcile
+from agents.tracing.chain import assemble, mask_account, path_up, reconcile
 from models.base import WireModel
 from models.outputs import Alert, Chain, Decision
+from stream import cli
 from stream.demo.generator import Expected, expected_codes, write_scenario
 from stream.embedded import replay_file
 from stream.engine import Engine
 from stream.sinks import MemorySink
+from stream.trace import from_directory, render_json, render_tree, yuan
 from tests.unit.conftest import indicator_data, line, payment_data, project_data, settlement_data
 
 DOC = "ZD2022-0001"
@@ -314,3 +317,41 @@ def test_a_replayed_region_raises_each_injected_tracing_anomaly(
     assert opened["T004"] == expected.codes["D001"]
     # settlements that do not reconcile, and the payments never settled
     assert opened["T005"] == expected.settlement_anomalies + expected.injected["unsettled"]
+
+
+# --- treasury trace ------------------------------------------------------------------------------
+
+
+def test_trace_prints_the_tree_with_totals_ages_and_anomalies_and_masks_accounts(tmp_path: Path) -> None:
+    source, out = tmp_path / "in.jsonl", tmp_path / "out"
+    write_scenario(source, seed=11, payments=3000)
+    assert cli.main(["replay", str(source), "--out", str(out), "--quiet"]) == 0
+    chains = [orjson.loads(raw)["data"] for raw in (out / "chains.jsonl").read_bytes().splitlines()]
+    root = next(c["root"] for c in chains if c["root"].startswith("ZD"))
+    view = from_directory(out, root)
+    tree = render_tree(view)
+    lines = tree.splitlines()
+    assert lines[0].startswith(f"{root} · {len(view.chain.nodes)} indicators · {len(view.chain.payments)} payments")
+    assert lines[-1].startswith("reconciles")
+    top = view.chain.nodes[0]
+    assert f"└─ {top.indicator_id}" in lines[2] and "issued " + top.issued_at.date().isoformat() in lines[2]
+    assert "⚠ T001  ⚠ T003" in tree and "⚠ T002" in tree  # the idle leaf and the refused allocation
+    accounts = [p.payee_account for p in view.chain.payments]
+    assert not any(account in tree for account in accounts)  # masked: only the last four digits
+    masked_json = orjson.loads(render_json(view, unmask=False))
+    assert all(p["payee_account"].startswith("*") for p in masked_json["payments"])
+    assert orjson.loads(render_json(view, unmask=True))["payments"][0]["payee_account"] == accounts[0]
+
+
+def test_trace_names_a_missing_root_and_a_directory_that_is_not_a_replay(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["trace", "NOPE", "--out", str(tmp_path)]) == 1
+    assert "no chains.jsonl" in capsys.readouterr().err
+    (tmp_path / "chains.jsonl").write_bytes(b"")
+    assert cli.main(["trace", "NOPE", "--out", str(tmp_path)]) == 1
+    assert "no chain with root 'NOPE'" in capsys.readouterr().err
+
+
+def test_yuan_and_masking() -> None:
+    assert yuan(123456789) == "1,234,567.89" and yuan(5) == "0.05"
+    assert mask_account("6222000000001234") == "************1234" and mask_account("12") == "12"
