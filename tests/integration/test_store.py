@@ -14,6 +14,7 @@ import asyncpg
 import orjson
 import pytest
 
+from models.outputs import Chain
 from stream.demo.generator import write_scenario
 from stream.store import MemoryStore, Store, StoreError
 from stream.store.migrate import latest_version, migrate
@@ -197,6 +198,22 @@ def test_replay_db_stores_one_row_per_effective_decision(new_database: Callable[
     assert again.returncode == 0, again.stderr
     assert asyncio.run(_counts(url)) == counts  # a replay of every offset duplicates nothing
     assert (tmp_path / "a" / "decisions.jsonl").read_bytes() == (tmp_path / "b" / "decisions.jsonl").read_bytes()
+
+    # Chains: walked down from PostgreSQL with recursive SQL they equal the replay's chains.jsonl,
+    # and `treasury trace --db` prints the same tree as `--out` (bar the as-of date a file knows).
+    chains = [orjson.loads(line)["data"] for line in (tmp_path / "a" / "chains.jsonl").read_bytes().splitlines()]
+    root = next(c["root"] for c in chains if c["root"].startswith("ZD"))
+    from_db = _treasury("trace", root, "--db", "--json", "--unmask", env=_env(url))
+    assert from_db.returncode == 0, from_db.stderr
+    in_file = next(c for c in chains if c["root"] == root)
+    # The same chain; the store keeps times in UTC, the replay writes them as the events gave them.
+    assert Chain.model_validate_json(from_db.stdout) == Chain.model_validate_json(orjson.dumps(in_file))
+    tree_db = _treasury("trace", root, "--db", env=_env(url)).stdout.splitlines()
+    tree_file = _treasury("trace", root, "--out", str(tmp_path / "a"), env=_env(url)).stdout.splitlines()
+    assert tree_db[0] == tree_file[0].split(" · as of ")[0] and len(tree_db) == len(tree_file) > 5
+    assert "⚠ T001" in "\n".join(tree_db) and tree_db[-1].startswith("reconciles")
+    missing = _treasury("trace", "NOPE", "--db", env=_env(url))
+    assert missing.returncode == 1 and "no chain with root 'NOPE'" in missing.stderr
 
 
 def test_an_unreachable_server_is_a_store_error() -> None:
