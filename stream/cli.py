@@ -49,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     trace.add_argument("--json", action="store_true", help="print the chain object (DESIGN §3) instead of the tree")
     trace.add_argument("--unmask", action="store_true", help="show payee accounts whole (supervisors only)")
 
+    serve = commands.add_parser("serve", help="serve the HTTP API over PostgreSQL (DATABASE_URL, else bundled)")
+    serve.add_argument("--port", type=int, default=None, help="port (default TREASURY_WEB_PORT, else 6066)")
+
+    token = commands.add_parser("token", help="make an API bearer token for a role; prints the config entry")
+    token.add_argument("role", choices=["operator", "supervisor", "viewer"])
+
     demo = commands.add_parser("demo", help="generate a realistic region and run it through the embedded engine")
     demo.add_argument("--out", type=Path, default=None, help="keep the scenario and outputs here (default: a temp dir)")
     _scenario_options(demo)
@@ -127,6 +133,22 @@ def _trace(args: argparse.Namespace, settings: Settings) -> None:
     print(render_json(view, args.unmask) if args.json else render_tree(view, args.unmask))
 
 
+def _serve(args: argparse.Namespace, settings: Settings) -> None:
+    from stream.api.server import make_app, serve
+    from stream.store.postgres import PostgresStore
+    from stream.store.wiring import require_database_url, run_migrations, with_database
+
+    tokens = settings.load_tokens()
+    settings = with_database(settings, announce=print)
+    print(asyncio.run(run_migrations(settings)))
+    store = PostgresStore.from_settings(settings, require_database_url(settings))
+    port = args.port or settings.web_port or 6066
+    if not tokens.by_hash:
+        print("warning: TREASURY_API_TOKENS is empty, every /api request gets 401; make one with `treasury token`")
+    print(f"serving       http://{settings.web_bind}:{port}/api/ (Ctrl-C stops)")
+    asyncio.run(serve(make_app(store, tokens), settings.web_bind, port))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -156,6 +178,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             _demo(args, settings)
         elif args.command == "trace":
             _trace(args, settings)
+        elif args.command == "serve":
+            _serve(args, settings)
+        elif args.command == "token":
+            from stream.api.auth import new_token
+
+            secret, entry = new_token(args.role)
+            print(f"token (give it to the {args.role}; it is not stored anywhere): {secret}")
+            print(f"add to TREASURY_API_TOKENS (comma-separated):  {entry}")
     except TreasuryError as error:
         print(f"treasury: error: {error}", file=sys.stderr)
         return 1

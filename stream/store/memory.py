@@ -102,7 +102,7 @@ class MemoryStore:
         while current is not None and len(path) <= len(nodes):
             path.append(current)
             current = nodes.get(current["parent_indicator_id"]) if current["parent_indicator_id"] else None
-        return rows.payment_of(payment), [rows.node_of(row) for row in path]
+        return payment["root"], rows.payment_of(payment), [rows.node_of(row) for row in path]
 
     async def ledger(self, indicator_id: str) -> Row | None:
         return _copy(self.tables["ledger_state"].get(indicator_id))

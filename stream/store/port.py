@@ -8,7 +8,8 @@ from models.outputs import AlertStatus, Chain, ChainNode, ChainPayment
 from stream.sinks import Sink
 from stream.store.rows import LedgerTuple, Row
 
-PaymentPath = tuple[ChainPayment, list[ChainNode]]
+# (root, the payment, its indicator and every indicator above it)
+PaymentPath = tuple[str, ChainPayment, list[ChainNode]]
 
 
 class Store(Sink, Protocol):

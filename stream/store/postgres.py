@@ -162,7 +162,7 @@ class PostgresStore:
             path = await conn.fetch(sql.SELECT_PAYMENT_PATH, payment_id)
         if payment is None:
             return None
-        return rows.payment_of(dict(payment)), [rows.node_of(dict(r)) for r in path]
+        return payment["root"], rows.payment_of(dict(payment)), [rows.node_of(dict(r)) for r in path]
 
     async def ledger(self, indicator_id: str) -> Row | None:
         return await self._one(sql.SELECT_LEDGER, indicator_id)

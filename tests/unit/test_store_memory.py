@@ -199,7 +199,8 @@ def assert_expected(snap: dict[str, Any]) -> None:
     assert snap["forecast"]["payload"]["points"][0]["p50"] == "6.00"
     assert snap["chain"] == chain("DF-1", "10.00", "settled")  # walked down from the root, newest state
     assert snap["no_chain"] is None and snap["no_path"] is None
-    payment, path = snap["path"]
+    root, payment, path = snap["path"]
+    assert root == "DF-1"
     assert (payment.payment_id, payment.status) == ("P1", "settled")
     assert [n.indicator_id for n in path] == ["IND-L", "IND-C", "IND-1"]  # walked up to the top
     assert snap["ledger"]["IND-1"]["reserved_fen"] == 2_000 and snap["ledger"]["IND-1"]["updated_at"] == at(5)
