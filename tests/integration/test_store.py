@@ -241,7 +241,8 @@ def _check_served_chain(url: str, root: str, expected: Chain) -> None:
                     break
             except OSError:
                 if time.monotonic() > deadline or server.poll() is not None:
-                    raise AssertionError(f"treasury serve did not come up: {server.communicate(timeout=5)[0]}")
+                    output = server.communicate(timeout=5)[0]
+                    raise AssertionError(f"treasury serve did not come up: {output}") from None
                 time.sleep(0.2)
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(f"{base}/api/chains/{root}", timeout=10)
