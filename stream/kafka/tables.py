@@ -33,7 +33,7 @@ class PinnedTable(MutableMapping[str, Any]):
 
     def touch(self, key: str) -> None:
         """Count a key as changed even if it was not (a redelivery re-publishes what it holds)."""
-        if key in self._data:
+        if key in self:
             self._dirty.add(key)
 
     def take_dirty(self) -> set[str]:
@@ -44,17 +44,20 @@ class PinnedTable(MutableMapping[str, Any]):
     def _data(self) -> Any:
         return self._table.data  # the store faust recovers into
 
+    # A key deleted before a crash comes back from the changelog as None (our tombstone is the
+    # empty value, which faust's recovery stores as decoded): absent, to every reader.
     def __getitem__(self, key: str) -> Any:
-        return self._data[key]
+        value = self._data[key]
+        if value is None:
+            raise KeyError(key)
+        return value
 
     def get(self, key: str, default: Any = None) -> Any:
-        try:
-            return self._data[key]
-        except KeyError:
-            return default
+        value = self._data.get(key)
+        return default if value is None else value
 
     def __contains__(self, key: object) -> bool:
-        return key in self._data
+        return self._data.get(key) is not None
 
     def __setitem__(self, key: str, value: Any) -> None:
         self._table.send_changelog(self._pin.partition, key, value)
@@ -62,14 +65,15 @@ class PinnedTable(MutableMapping[str, Any]):
         self._dirty.add(key)
 
     def __delitem__(self, key: str) -> None:
-        del self._data[key]
+        if self._data.pop(key, None) is None:
+            raise KeyError(key)
         self._table.send_changelog(self._pin.partition, key, None)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._data)
+        return (key for key, value in self._data.items() if value is not None)
 
     def __len__(self) -> int:
-        return len(self._data)
+        return sum(1 for _ in self)
 
 
 class PartitionScoped(MutableMapping[str, Any]):
