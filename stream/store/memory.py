@@ -7,7 +7,15 @@ from typing import Any
 from models.base import WireModel
 from models.outputs import AlertStatus, Chain
 from stream.store import rows
-from stream.store.merge import alert_supersedes, group, supersedes
+from stream.store.merge import (
+    Grouped,
+    add_chain_rows,
+    alert_supersedes,
+    chain_node_supersedes,
+    chain_payment_supersedes,
+    group,
+    supersedes,
+)
 from stream.store.port import PaymentPath
 from stream.store.rows import LedgerTuple, Row
 
@@ -45,8 +53,7 @@ class MemoryStore:
             for key, row in getattr(grouped, name).items():
                 t[name].setdefault(key, row)
         t["forecasts"].update(grouped.forecasts)
-        t["chain_nodes"].update(grouped.chain_nodes)
-        t["chain_payments"].update(grouped.chain_payments)
+        self._chain_rows(grouped.chain_nodes.values(), grouped.chain_payments.values())
         self.batches += 1
 
     async def write_ledger(self, ledger: Iterable[LedgerTuple]) -> None:
@@ -55,6 +62,19 @@ class MemoryStore:
             stored = table.get(row["indicator_id"])
             if stored is None or row["updated_at"] >= stored["updated_at"]:
                 table[row["indicator_id"]] = row
+
+    async def write_chain_rows(self, nodes: Iterable[Row], payments: Iterable[Row]) -> None:
+        batch = Grouped()
+        add_chain_rows(batch, nodes, payments)
+        self._chain_rows(batch.chain_nodes.values(), batch.chain_payments.values())
+
+    def _chain_rows(self, nodes: Iterable[Row], payments: Iterable[Row]) -> None:
+        for table, key, wins, found in (("chain_nodes", "indicator_id", chain_node_supersedes, nodes),
+                                        ("chain_payments", "payment_id", chain_payment_supersedes, payments)):
+            for row in found:
+                stored = self.tables[table].get(row[key])
+                if stored is None or wins(row, stored):
+                    self.tables[table][row[key]] = row
 
     async def decision(self, payment_id: str) -> Row | None:
         return _copy(self.tables["decisions"].get(payment_id))

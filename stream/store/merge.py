@@ -11,11 +11,12 @@ Decisions (one effective row per payment_id):
   never replaces a real one, any real one replaces it, and a later decision (the release or
   rejection of a held payment) replaces the earlier one; a replayed decision changes nothing.
 Alerts: the state with the greater or equal `updated_at` wins (a replayed suffix ends the same).
-Histories and dead letters: append-only, the first row of a key is kept. Forecasts, chains:
-the latest written snapshot wins.
+Histories and dead letters: append-only, the first row of a key is kept. Forecasts: the latest
+written snapshot wins. Chain nodes: the greater or equal account version wins; chain payments:
+the same or a later stage (held < accepted < settled < returned = rejected).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,28 @@ def supersedes(incoming: Row, stored: Row) -> bool:
 
 def alert_supersedes(incoming: Row, stored: Row) -> bool:
     return bool(incoming["updated_at"] >= stored["updated_at"])
+
+
+def chain_node_supersedes(incoming: Row, stored: Row) -> bool:
+    """A chain node row: the copy of the greater or equal account version wins."""
+    return bool(incoming["version"] >= stored["version"])
+
+
+def chain_payment_supersedes(incoming: Row, stored: Row) -> bool:
+    """A chain payment row: the copy at the same or a later stage wins (statuses move forward)."""
+    return bool(incoming["stage"] >= stored["stage"])
+
+
+def add_chain_rows(out: "Grouped", nodes: Iterable[Row], payments: Iterable[Row]) -> None:
+    """Chain rows into a batch, one per key by the rules above."""
+    for row in nodes:
+        stored = out.chain_nodes.get(row["indicator_id"])
+        if stored is None or chain_node_supersedes(row, stored):
+            out.chain_nodes[row["indicator_id"]] = row
+    for row in payments:
+        stored = out.chain_payments.get(row["payment_id"])
+        if stored is None or chain_payment_supersedes(row, stored):
+            out.chain_payments[row["payment_id"]] = row
 
 
 @dataclass(slots=True)
@@ -84,8 +107,7 @@ def group(batch: Sequence[WireModel]) -> Grouped:
             row = rows.forecast_row(model)  # type: ignore[arg-type]
             out.forecasts[rows.forecast_key(row)] = row
         elif kind is Chain:
-            out.chain_nodes.update((r["indicator_id"], r) for r in rows.chain_node_rows(model))  # type: ignore[arg-type]
-            out.chain_payments.update((r["payment_id"], r) for r in rows.chain_payment_rows(model))  # type: ignore[arg-type]
+            add_chain_rows(out, rows.chain_node_rows(model), rows.chain_payment_rows(model))  # type: ignore[arg-type]
         else:
             raise TypeError(f"the store does not keep {kind.__name__} models")
     for table in out.tables().values():

@@ -14,7 +14,7 @@ from models.outputs import AlertStatus, Chain
 from stream.settings import Settings
 from stream.store import rows, sql
 from stream.store.errors import StoreError, translate
-from stream.store.merge import group
+from stream.store.merge import Grouped, add_chain_rows, group
 from stream.store.migrate import latest_version, schema_version
 from stream.store.port import PaymentPath
 from stream.store.rows import LedgerTuple, Row
@@ -115,6 +115,19 @@ class PostgresStore:
         if found:
             async with self._connection("writing the ledger") as conn, conn.transaction():
                 await self._execute(conn, sql.UPSERT_LEDGER, rows.LEDGER_COLUMNS, [found[k] for k in sorted(found)])
+
+    async def write_chain_rows(self, nodes: Iterable[Row], payments: Iterable[Row]) -> None:
+        """Upsert chain rows written by the workers; an older copy of a row is ignored."""
+        batch = Grouped()
+        add_chain_rows(batch, nodes, payments)
+        if not len(batch):
+            return
+        async with self._connection("writing chain rows") as conn, conn.transaction():
+            for name in ("chain_nodes", "chain_payments"):
+                table = batch.tables()[name]
+                if table:
+                    statement, columns = sql.WRITES[name]
+                    await self._execute(conn, statement, columns, [table[k] for k in sorted(table)])
 
     async def _execute(self, conn: Any, statement: str, columns: Sequence[str], table: list[Row]) -> None:
         for start in range(0, len(table), self.batch_rows):

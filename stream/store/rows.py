@@ -27,9 +27,12 @@ DEADLETTER_COLUMNS = ("source", "offset", "error_code", "error", "payment_id", "
                       "raw_sha256")
 FORECAST_COLUMNS = ("treasury_code", "as_of", "payload")
 CHAIN_NODE_COLUMNS = ("indicator_id", "root", "parent_indicator_id", "treasury_code", "agency_code", "amount_fen",
-                      "allocated_fen", "reserved_fen", "spent_fen", "issued_at")
+                      "allocated_fen", "reserved_fen", "spent_fen", "issued_at", "version")
 CHAIN_PAYMENT_COLUMNS = ("payment_id", "indicator_id", "root", "payee_name", "payee_account", "payee_kind",
-                         "amount_fen", "status")
+                         "amount_fen", "status", "stage")
+# A payment's status only moves forward: held -> accepted -> settled -> returned; rejected ends
+# a hold. The stage orders copies of one payment's row written by different workers.
+PAYMENT_STAGE = {"held": 0, "accepted": 1, "settled": 2, "returned": 3, "rejected": 3}
 LEDGER_COLUMNS = ("indicator_id", "amount_fen", "allocated_fen", "reserved_fen", "spent_fen", "updated_at")
 
 
@@ -103,7 +106,8 @@ def chain_node_rows(chain: Chain) -> list[Row]:
     return [
         {"indicator_id": n.indicator_id, "root": chain.root, "parent_indicator_id": n.parent_indicator_id,
          "treasury_code": n.treasury_code, "agency_code": n.agency_code, "amount_fen": n.amount,
-         "allocated_fen": n.allocated, "reserved_fen": n.reserved, "spent_fen": n.spent, "issued_at": utc(n.issued_at)}
+         "allocated_fen": n.allocated, "reserved_fen": n.reserved, "spent_fen": n.spent, "issued_at": utc(n.issued_at),
+         "version": 0}  # a replay writes each chain once, at the end
         for n in chain.nodes
     ]
 
@@ -112,7 +116,7 @@ def chain_payment_rows(chain: Chain) -> list[Row]:
     return [
         {"payment_id": p.payment_id, "indicator_id": p.indicator_id, "root": chain.root,
          "payee_name": clean(p.payee_name), "payee_account": p.payee_account, "payee_kind": p.payee_kind,
-         "amount_fen": p.amount, "status": p.status}
+         "amount_fen": p.amount, "status": p.status, "stage": PAYMENT_STAGE[p.status]}
         for p in chain.payments
     ]
 

@@ -59,24 +59,27 @@ SELECT c, d, p::jsonb FROM unnest($1::text[], $2::date[], $3::text[]) AS x(c, d,
 ON CONFLICT (treasury_code, as_of) DO UPDATE SET payload = excluded.payload, updated_at = now()"""
 
 UPSERT_CHAIN_NODES = """
-INSERT INTO chain_nodes (indicator_id, root, parent_indicator_id, treasury_code, agency_code, amount_fen,
-                         allocated_fen, reserved_fen, spent_fen, issued_at)
+INSERT INTO chain_nodes AS n (indicator_id, root, parent_indicator_id, treasury_code, agency_code, amount_fen,
+                              allocated_fen, reserved_fen, spent_fen, issued_at, version)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
-                     $8::bigint[], $9::bigint[], $10::timestamptz[])
+                     $8::bigint[], $9::bigint[], $10::timestamptz[], $11::bigint[])
 ON CONFLICT (indicator_id) DO UPDATE SET
     root = excluded.root, parent_indicator_id = excluded.parent_indicator_id,
     treasury_code = excluded.treasury_code, agency_code = excluded.agency_code, amount_fen = excluded.amount_fen,
     allocated_fen = excluded.allocated_fen, reserved_fen = excluded.reserved_fen, spent_fen = excluded.spent_fen,
-    issued_at = excluded.issued_at, updated_at = now()"""
+    issued_at = excluded.issued_at, version = excluded.version, updated_at = now()
+WHERE excluded.version >= n.version"""
 
 UPSERT_CHAIN_PAYMENTS = """
-INSERT INTO chain_payments (payment_id, indicator_id, root, payee_name, payee_account, payee_kind, amount_fen, status)
+INSERT INTO chain_payments AS p (payment_id, indicator_id, root, payee_name, payee_account, payee_kind, amount_fen,
+                                 status, stage)
 SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
-                     $8::text[])
+                     $8::text[], $9::smallint[])
 ON CONFLICT (payment_id) DO UPDATE SET
     indicator_id = excluded.indicator_id, root = excluded.root, payee_name = excluded.payee_name,
     payee_account = excluded.payee_account, payee_kind = excluded.payee_kind, amount_fen = excluded.amount_fen,
-    status = excluded.status, updated_at = now()"""
+    status = excluded.status, stage = excluded.stage, updated_at = now()
+WHERE excluded.stage >= p.stage"""
 
 UPSERT_LEDGER = """
 INSERT INTO ledger_state AS l (indicator_id, amount_fen, allocated_fen, reserved_fen, spent_fen, updated_at)

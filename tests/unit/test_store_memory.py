@@ -128,6 +128,22 @@ BATCHES: list[list[WireModel]] = [
         chain("DF-1", "10.00", "settled"),
     ],
 ]
+
+def _node_row(version: int, spent_fen: int) -> dict[str, Any]:
+    return {"indicator_id": "IND-L", "root": "DF-1", "parent_indicator_id": "IND-C", "treasury_code": "150100",
+            "agency_code": "A1", "amount_fen": 3_000, "allocated_fen": 0, "reserved_fen": 0, "spent_fen": spent_fen,
+            "issued_at": at(0), "version": version}
+
+
+def _payment_row(payment_id: str, status: str, stage: int) -> dict[str, Any]:
+    return {"payment_id": payment_id, "indicator_id": "IND-L", "root": "DF-1", "payee_name": "某合作社",
+            "payee_account": "6222000000001234", "payee_kind": "organization", "amount_fen": 1_000,
+            "status": status, "stage": stage}
+
+
+# As workers write them: one node at account version 7, a payment returned after settling.
+WORKER_CHAIN_ROWS = ([_node_row(7, 2_000)], [_payment_row("P1", "settled", 2), _payment_row("P7", "returned", 3)])
+STALE_CHAIN_ROWS = ([_node_row(6, 1_000), _node_row(7, 2_000)], [_payment_row("P7", "accepted", 1)])
 LEDGER = [("IND-1", 10_000, 0, 2_000, 3_000, at(5)), ("IND-2", 500, 100, 0, 0, at(5))]
 
 
@@ -160,6 +176,7 @@ def check_contract(store: Store) -> None:
             for batch in BATCHES:
                 await store.write(batch)
             await store.write_ledger(LEDGER)
+            await store.write_chain_rows(*WORKER_CHAIN_ROWS)
             first = await snapshot(store)
             assert_expected(first)
             for batch in BATCHES:
@@ -168,6 +185,8 @@ def check_contract(store: Store) -> None:
                 await store.write(batch)
             await store.write([model for batch in BATCHES for model in batch])  # all at once
             await store.write_ledger([(*LEDGER[0][:3], 0, 0, at(1))])  # an older ledger row
+            await store.write_chain_rows(*STALE_CHAIN_ROWS)  # late copies from a worker that lost them
+            await store.write(BATCHES[2])  # and the replay's version-0 chain again
             assert await snapshot(store) == first
         finally:
             await store.close()
@@ -197,7 +216,11 @@ def assert_expected(snap: dict[str, Any]) -> None:
     assert [h["status"] for h in snap["alert_history"]["F001-a"]] == ["open", "open", "acknowledged"]
     assert snap["deadletters"] == 2
     assert snap["forecast"]["payload"]["points"][0]["p50"] == "6.00"
-    assert snap["chain"] == chain("DF-1", "10.00", "settled")  # walked down from the root, newest state
+    walked = snap["chain"]
+    assert walked.nodes[2].spent == 2_000  # the worker's version 7 beat the replay's version 0
+    assert [(p.payment_id, p.status) for p in walked.payments] == [("P1", "settled"), ("P7", "returned")]
+    assert walked.model_copy(update={"nodes": walked.nodes[:2], "payments": walked.payments[:1]}) == chain(
+        "DF-1", "10.00", "settled").model_copy(update={"nodes": walked.nodes[:2]})
     assert snap["no_chain"] is None and snap["no_path"] is None
     root, payment, path = snap["path"]
     assert root == "DF-1"

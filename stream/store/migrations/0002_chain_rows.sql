@@ -15,6 +15,7 @@ CREATE TABLE chain_nodes (
     reserved_fen        bigint      NOT NULL CHECK (reserved_fen >= 0),
     spent_fen           bigint      NOT NULL CHECK (spent_fen >= 0),
     issued_at           timestamptz NOT NULL,
+    version             bigint      NOT NULL DEFAULT 0 CHECK (version >= 0),  -- the account's change count
     updated_at          timestamptz NOT NULL DEFAULT now(),
     CHECK (allocated_fen + reserved_fen + spent_fen <= amount_fen)
 );
@@ -31,6 +32,7 @@ CREATE TABLE chain_payments (
     payee_kind    text        NOT NULL,
     amount_fen    bigint      NOT NULL CHECK (amount_fen > 0),
     status        text        NOT NULL CHECK (status IN ('accepted', 'held', 'settled', 'returned', 'rejected')),
+    stage         smallint    NOT NULL CHECK (stage BETWEEN 0 AND 3),  -- statuses only move forward
     updated_at    timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX chain_payments_indicator ON chain_payments (indicator_id);
