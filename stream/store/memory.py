@@ -7,7 +7,7 @@ from typing import Any
 from models.base import WireModel
 from models.outputs import AlertStatus
 from stream.store import rows
-from stream.store.merge import alert_supersedes, group, supersedes
+from stream.store.merge import alert_supersedes, group, group_ledger, ledger_supersedes, supersedes
 from stream.store.rows import LedgerTuple, Row
 
 
@@ -49,10 +49,10 @@ class MemoryStore:
 
     async def write_ledger(self, ledger: Iterable[LedgerTuple]) -> None:
         table = self.tables["ledger_state"]
-        for row in rows.ledger_rows(ledger):
-            stored = table.get(row["indicator_id"])
-            if stored is None or row["updated_at"] >= stored["updated_at"]:
-                table[row["indicator_id"]] = row
+        for indicator_id, row in group_ledger(rows.ledger_rows(ledger)).items():
+            stored = table.get(indicator_id)
+            if stored is None or ledger_supersedes(row, stored):
+                table[indicator_id] = row
 
     async def decision(self, payment_id: str) -> Row | None:
         return _copy(self.tables["decisions"].get(payment_id))

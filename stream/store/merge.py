@@ -13,9 +13,13 @@ Decisions (one effective row per payment_id):
 Alerts: the state with the greater or equal `updated_at` wins (a replayed suffix ends the same).
 Histories and dead letters: append-only, the first row of a key is kept. Forecasts, chains:
 the latest written snapshot wins.
+Ledger balances: the row with the greater (version, updated_at) wins, ties the later write. The
+version counts the account's changes (agents/ledger.py), so a stale copy (published late by a
+worker that lost the partition, or redelivered) never overwrites a newer one; the wall-clock
+`updated_at` only orders copies of the same version (and rows written before versions, all 0).
 """
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -37,6 +41,20 @@ def supersedes(incoming: Row, stored: Row) -> bool:
 
 def alert_supersedes(incoming: Row, stored: Row) -> bool:
     return bool(incoming["updated_at"] >= stored["updated_at"])
+
+
+def ledger_supersedes(incoming: Row, stored: Row) -> bool:
+    return bool((incoming["version"], incoming["updated_at"]) >= (stored["version"], stored["updated_at"]))
+
+
+def group_ledger(ledger: Iterable[Row]) -> dict[str, Row]:
+    """One ledger row per indicator (the winner by `ledger_supersedes`), in key order."""
+    out: dict[str, Row] = {}
+    for row in ledger:
+        stored = out.get(row["indicator_id"])
+        if stored is None or ledger_supersedes(row, stored):
+            out[row["indicator_id"]] = row
+    return dict(sorted(out.items()))
 
 
 @dataclass(slots=True)

@@ -13,7 +13,8 @@ from pydantic_core import to_jsonable_python
 from models.outputs import Alert, Chain, DeadLetter, Decision, Forecast
 
 Row = dict[str, Any]
-LedgerTuple = tuple[str, int, int, int, int, datetime]
+# (indicator_id, amount, allocated, reserved, spent, updated_at, version): see merge.ledger_supersedes.
+LedgerTuple = tuple[str, int, int, int, int, datetime, int]
 
 DECISION_COLUMNS = ("payment_id", "outcome", "reasons", "indicator_id", "available_after_fen", "decided_at",
                     "provisional")
@@ -25,7 +26,8 @@ DEADLETTER_COLUMNS = ("source", "offset", "error_code", "error", "payment_id", "
                       "raw_sha256")
 FORECAST_COLUMNS = ("treasury_code", "as_of", "payload")
 CHAIN_COLUMNS = ("root", "payload")
-LEDGER_COLUMNS = ("indicator_id", "amount_fen", "allocated_fen", "reserved_fen", "spent_fen", "updated_at")
+LEDGER_COLUMNS = ("indicator_id", "amount_fen", "allocated_fen", "reserved_fen", "spent_fen", "updated_at",
+                  "version")
 
 
 def clean(value: Any) -> Any:
@@ -100,11 +102,13 @@ def chain_row(chain: Chain) -> Row:
 
 def ledger_rows(rows: Iterable[LedgerTuple]) -> list[Row]:
     out = []
-    for indicator_id, amount, allocated, reserved, spent, updated_at in rows:
+    for indicator_id, amount, allocated, reserved, spent, updated_at, version in rows:
         values = (amount, allocated, reserved, spent)
         if any(type(fen) is not int for fen in values):
             raise TypeError("ledger amounts must be integer fen")
-        out.append(dict(zip(LEDGER_COLUMNS, (indicator_id, *values, utc(updated_at)), strict=True)))
+        if type(version) is not int or version < 0:
+            raise TypeError("a ledger version is a non-negative integer")
+        out.append(dict(zip(LEDGER_COLUMNS, (indicator_id, *values, utc(updated_at), version), strict=True)))
     return out
 
 

@@ -63,13 +63,15 @@ INSERT INTO chains (root, payload)
 SELECT r, p::jsonb FROM unnest($1::text[], $2::text[]) AS x(r, p)
 ON CONFLICT (root) DO UPDATE SET payload = excluded.payload, updated_at = now()"""
 
+# merge.ledger_supersedes: the greater (version, updated_at) wins, ties the later write.
 UPSERT_LEDGER = """
-INSERT INTO ledger_state AS l (indicator_id, amount_fen, allocated_fen, reserved_fen, spent_fen, updated_at)
-SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::timestamptz[])
+INSERT INTO ledger_state AS l (indicator_id, amount_fen, allocated_fen, reserved_fen, spent_fen, updated_at, version)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::timestamptz[],
+                     $7::bigint[])
 ON CONFLICT (indicator_id) DO UPDATE SET
     amount_fen = excluded.amount_fen, allocated_fen = excluded.allocated_fen, reserved_fen = excluded.reserved_fen,
-    spent_fen = excluded.spent_fen, updated_at = excluded.updated_at
-WHERE excluded.updated_at >= l.updated_at"""
+    spent_fen = excluded.spent_fen, updated_at = excluded.updated_at, version = excluded.version
+WHERE (excluded.version, excluded.updated_at) >= (l.version, l.updated_at)"""
 
 # Each table of merge.Grouped: its statement and the columns of its array parameters.
 WRITES = {
@@ -98,5 +100,5 @@ SELECT alert_id, updated_at, status, evidence FROM alert_history WHERE alert_id 
 SELECT_FORECAST = "SELECT treasury_code, as_of, payload FROM forecasts WHERE treasury_code = $1 AND as_of = $2"
 SELECT_CHAIN = "SELECT root, payload FROM chains WHERE root = $1"
 SELECT_LEDGER = """
-SELECT indicator_id, amount_fen, allocated_fen, reserved_fen, spent_fen, updated_at
+SELECT indicator_id, amount_fen, allocated_fen, reserved_fen, spent_fen, updated_at, version
 FROM ledger_state WHERE indicator_id = $1"""
