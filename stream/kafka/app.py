@@ -166,10 +166,6 @@ class TreasuryApp:
 
         @self.app.on_partitions_assigned.connect  # type: ignore[arg-type]
         async def on_assigned(app: Any, assigned: set[Any], **kwargs: Any) -> None:
-            # Everything held was read in the previous generation (nothing of this one is fetched
-            # before this handler runs): this generation reads it again from the last commit.
-            self.aligner.drop(set(self.aligner.held))
-            self._quiet_since.clear()
             # Not under the lock, and bounded: the group coordinator is busy rebalancing right now.
             try:
                 starts = await asyncio.wait_for(
@@ -204,15 +200,8 @@ class TreasuryApp:
             await persist_forever(self.settings)
 
     async def _take(self, events: list[Any]) -> None:
-        generation = self.app.consumer_generation_id
         for event in events:
             message = event.message
-            if message.generation_id != generation:
-                # Read before a rebalance, handed over after it (faust's take buffer). This generation
-                # reads it again from the last commit, so applying it now would apply it out of order,
-                # and acking it could commit past offsets not yet read: hold a reference, never ack.
-                message.incref()
-                continue
             if message.topic == self.topics.name(STEPS):
                 self.pin.partition = message.partition
                 step = loads_step(event.value or b"")
@@ -240,12 +229,10 @@ class TreasuryApp:
         if self._unpublished:
             self._republish()
         applied = []
-        generation = self.app.consumer_generation_id
         for event, decoded in released:
-            if event.message.generation_id != generation:
-                # A rebalance since it was read (its partition revoked, or kept and read again from
-                # the last commit): its owner reads it again. Acking it here would tell faust about
-                # an offset of a past assignment.
+            if event.message.tp not in self.app.consumer.assignment():
+                # Revoked while held: its new owner reads it again from the last commit. Acking it
+                # here would tell faust about a partition it no longer tracks.
                 continue
             self.pin.partition = event.message.partition
             await self._emit(self._handle(event, decoded))
