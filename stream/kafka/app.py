@@ -93,6 +93,7 @@ class TreasuryApp:
             web_host="127.0.0.1",
         )
         self.pin = Pin()
+        self.tables: list[PinnedTable] = []  # every state table, for send_changes()
         self.outputs = {kind: self._topic(kind) for kind in (*OUTPUTS, STEPS, LEDGER)}
         self.engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes)
         self.engine.bind(self._durable_agent())
@@ -127,7 +128,9 @@ class TreasuryApp:
         return self.app.Table(name, key_type=str, value_type=StateValue, partitions=self.settings.kafka_partitions)
 
     def _pinned(self, name: str) -> PinnedTable:
-        return PinnedTable(self._table(name), self.pin)
+        table = PinnedTable(self._table(name), self.pin)
+        self.tables.append(table)
+        return table
 
     def _durable_agent(self) -> ValidationAgent:
         """The validation agent with every state mapping a changelogged table."""
@@ -225,8 +228,8 @@ class TreasuryApp:
         if self._steady():
             await self._process(self.aligner.release(self._drained))
         else:
-            # faust acks the steps when this returns: their balances go out first (see _process).
-            await self._publish_balances()
+            # faust acks the steps when this returns: their state and balances go out first.
+            await self._send_state()
 
     def _steady(self) -> bool:
         """Not rebalancing nor recovering tables: only then may state change (held events wait)."""
@@ -249,11 +252,18 @@ class TreasuryApp:
                 # After a crash the replayed events change nothing, yet their balances may never
                 # have reached Postgres: publish them again.
                 self.accounts.touch(indicator_id)
-        # Balances before acks: an offset may be committed (after a producer flush) at any await
-        # from here on, and a committed event is never redelivered, so its balance must be sent.
-        await self._publish_balances()
+        # State and balances before acks: an offset may be committed (after a producer flush) at
+        # any await from here on, and a committed event is never redelivered, so its changes must
+        # be sent by then.
+        await self._send_state()
         for event in applied:
             await self._stream.ack(event)
+
+    async def _send_state(self) -> None:
+        """This batch's table changes to the changelogs (once per key), then its balances."""
+        for table in self.tables:
+            table.send_changes()
+        await self._publish_balances()
 
     def _republish(self) -> None:
         """Count every balance of the partitions assigned since the last call as changed.
