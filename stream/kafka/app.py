@@ -217,7 +217,6 @@ class TreasuryApp:
                 step = loads_step(event.value or b"")
                 await self._emit(self.engine.handle_step(step, event.value or b"",
                                                          f"{message.topic}/{message.partition}", message.offset))
-                self.accounts.touch(step_target(step))
                 continue
             event.message.incref()  # held: acked again, finally, once applied
             decoded = self._decode(event)
@@ -247,11 +246,6 @@ class TreasuryApp:
             self.pin.partition = event.message.partition
             await self._emit(self._handle(event, decoded))
             applied.append(event)
-            indicator_id = getattr(decoded, "indicator_id", None)
-            if isinstance(indicator_id, str):
-                # After a crash the replayed events change nothing, yet their balances may never
-                # have reached Postgres: publish them again.
-                self.accounts.touch(indicator_id)
         # State and balances before acks: an offset may be committed (after a producer flush) at
         # any await from here on, and a committed event is never redelivered, so its changes must
         # be sent by then.
