@@ -38,7 +38,7 @@ class PinnedTable(MutableMapping[str, Any]):
         self._unsent: dict[str, int] = {}  # key -> changelog partition, written since send_changes()
 
     def touch(self, key: str) -> None:
-        """Count a key as changed even if it was not (a redelivery re-publishes what it holds)."""
+        """Count a key as changed even if it was not (a new owner re-publishes the balances it holds)."""
         if key in self._data:
             self._dirty.add(key)
 
