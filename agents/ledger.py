@@ -19,6 +19,9 @@ class Account:
     allocated: int = 0
     reserved: int = 0
     spent: int = 0
+    # Counts the changes: copies of these balances (published, persisted) are ordered by it, so
+    # an older copy never overwrites a newer one, whoever sends it and whenever it arrives.
+    version: int = 0
 
     @property
     def available(self) -> int:
@@ -43,7 +46,12 @@ class Ledger:
         if indicator_id in self.accounts:
             raise InvariantViolation(f"account {indicator_id} already open")
         _positive(amount_fen)
-        self.accounts[indicator_id] = Account(amount=amount_fen)
+        self.accounts[indicator_id] = Account(amount=amount_fen, version=1)
+
+    def _changed(self, indicator_id: str, account: Account) -> None:
+        """Write a changed account back (the mapping may be a durable table), one version later."""
+        account.version += 1
+        self.accounts[indicator_id] = account
 
     def available(self, indicator_id: str) -> int:
         return self.accounts[indicator_id].available
@@ -55,7 +63,7 @@ class Ledger:
         if amount_fen < account.committed:
             raise InvariantViolation(f"adjusting {indicator_id} below its committed amount")
         account.amount = amount_fen
-        self.accounts[indicator_id] = account
+        self._changed(indicator_id, account)
 
     def allocate(self, parent_id: str, delta_fen: int) -> None:
         """Move `delta_fen` of the parent's available into allocations (negative gives back)."""
@@ -63,7 +71,7 @@ class Ledger:
         if delta_fen > account.available or account.allocated + delta_fen < 0:
             raise InvariantViolation(f"allocation of {delta_fen} from {parent_id} breaks its ledger")
         account.allocated += delta_fen
-        self.accounts[parent_id] = account
+        self._changed(parent_id, account)
 
     def reserve(self, indicator_id: str, amount_fen: int) -> None:
         account = self.accounts[indicator_id]
@@ -71,7 +79,7 @@ class Ledger:
         if amount_fen > account.available:
             raise InvariantViolation(f"reserving {amount_fen} on {indicator_id} beyond available")
         account.reserved += amount_fen
-        self.accounts[indicator_id] = account
+        self._changed(indicator_id, account)
 
     def void(self, indicator_id: str, amount_fen: int) -> None:
         """Release a reservation (a return, or a held payment rejected)."""
@@ -79,7 +87,7 @@ class Ledger:
         if not 0 < amount_fen <= account.reserved:
             raise InvariantViolation(f"voiding {amount_fen} on {indicator_id} beyond reserved")
         account.reserved -= amount_fen
-        self.accounts[indicator_id] = account
+        self._changed(indicator_id, account)
 
     def post(self, indicator_id: str, amount_fen: int) -> None:
         """A settlement: the reservation becomes spending."""
@@ -88,7 +96,7 @@ class Ledger:
             raise InvariantViolation(f"posting {amount_fen} on {indicator_id} beyond reserved")
         account.reserved -= amount_fen
         account.spent += amount_fen
-        self.accounts[indicator_id] = account
+        self._changed(indicator_id, account)
 
     def reverse(self, indicator_id: str, amount_fen: int) -> None:
         """A return after settlement: the spending comes back as available."""
@@ -96,7 +104,7 @@ class Ledger:
         if not 0 < amount_fen <= account.spent:
             raise InvariantViolation(f"reversing {amount_fen} on {indicator_id} beyond spent")
         account.spent -= amount_fen
-        self.accounts[indicator_id] = account
+        self._changed(indicator_id, account)
 
 
 def _positive(amount_fen: int) -> None:

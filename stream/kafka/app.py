@@ -14,6 +14,7 @@ import faust
 import orjson
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import TopicPartition
 
 from agents.ledger import Ledger
@@ -37,6 +38,8 @@ from stream.settings import Settings
 # A topic partition that has said nothing for this long counts as drained (no highwater yet).
 _DRAIN_FALLBACK_S = 30.0
 _START_OFFSETS_TIMEOUT_S = 10.0
+# The producers' partitioner (`treasury produce` and the workers): which partition owns a key.
+_PARTITIONER = DefaultPartitioner()
 
 
 def _output_key(model: WireModel) -> bytes:
@@ -91,6 +94,7 @@ class TreasuryApp:
             web_host="127.0.0.1",
         )
         self.pin = Pin()
+        self.tables: list[PinnedTable] = []  # every state table, for send_changes()
         self.outputs = {kind: self._topic(kind) for kind in (*OUTPUTS, STEPS, LEDGER)}
         self.engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes,
                              alerts=AlertBook(self._pinned("alert-book")))
@@ -105,6 +109,12 @@ class TreasuryApp:
         self._lock = asyncio.Lock()
         self._quiet_since: dict[tuple[str, int], float] = {}
         self._start_offsets: dict[Any, int] = {}
+        # The consumer's assignment, kept from the rebalance callbacks: asking faust per event
+        # rebuilds a set of every assigned partition, changelogs included (8 % of a worker).
+        # Keyed by faust's TP, a (topic, partition) tuple: a plain tuple finds it too.
+        self._assigned: dict[Any, Any] = {}
+        # Input partitions assigned whose balances have not been published since (see _republish).
+        self._unpublished: set[int] = set()
         self._stream: Any = None
         self._define_agents()
         if settings.web_port is not None:
@@ -122,7 +132,9 @@ class TreasuryApp:
         return self.app.Table(name, key_type=str, value_type=StateValue, partitions=self.settings.kafka_partitions)
 
     def _pinned(self, name: str) -> PinnedTable:
-        return PinnedTable(self._table(name), self.pin)
+        table = PinnedTable(self._table(name), self.pin)
+        self.tables.append(table)
+        return table
 
     def _durable_agent(self) -> ValidationAgent:
         """The validation agent with every state mapping a changelogged table."""
@@ -160,12 +172,13 @@ class TreasuryApp:
         @self.app.timer(interval=0.2)  # type: ignore[untyped-decorator]
         async def flush_aligned() -> None:
             # Nothing new may arrive for a while: release what has become safe meanwhile.
-            if self._stream is not None and self.aligner.count and self._steady():
+            if self._stream is not None and (self.aligner.count or self._unpublished) and self._steady():
                 async with self._lock:
                     await self._process(self.aligner.release(self._drained))
 
         @self.app.on_partitions_assigned.connect  # type: ignore[arg-type]
         async def on_assigned(app: Any, assigned: set[Any], **kwargs: Any) -> None:
+            self._assigned = {tp: tp for tp in assigned}
             # Not under the lock, and bounded: the group coordinator is busy rebalancing right now.
             try:
                 starts = await asyncio.wait_for(
@@ -177,6 +190,7 @@ class TreasuryApp:
             async with self._lock:
                 self._start_offsets = starts
                 self.engine.tracing.reload()  # recovered deadlines: rebuild their order when next asked
+                self._unpublished |= {tp.partition for tp in assigned if tp.topic in self.ledger_topics}
 
         @self.app.on_partitions_revoked.connect  # type: ignore[arg-type]
         async def on_revoked(app: Any, revoked: set[Any], **kwargs: Any) -> None:
@@ -187,7 +201,11 @@ class TreasuryApp:
                 # Held events are redelivered from the last commit to whoever owns them next. The
                 # tables keep their data: faust replays each changelog from where this worker left
                 # it, so whatever another owner wrote meanwhile (deletions too) lands on top.
-                self.aligner.drop({tp.partition for tp in revoked if tp.topic in self.ledger_topics})
+                for tp in revoked:
+                    self._assigned.pop(tp, None)
+                partitions = {tp.partition for tp in revoked if tp.topic in self.ledger_topics}
+                self.aligner.drop(partitions)
+                self._unpublished -= partitions
                 self._quiet_since.clear()
 
     def _define_persist(self) -> None:
@@ -205,7 +223,6 @@ class TreasuryApp:
                 step = loads_step(event.value or b"")
                 await self._emit(self.engine.handle_step(step, event.value or b"",
                                                          f"{message.topic}/{message.partition}", message.offset))
-                self.accounts.touch(step_target(step))
                 continue
             event.message.incref()  # held: acked again, finally, once applied
             decoded = self._decode(event)
@@ -215,45 +232,70 @@ class TreasuryApp:
                              seq=_sequence(message.headers))
         if self._steady():
             await self._process(self.aligner.release(self._drained))
+        else:
+            # faust acks the steps when this returns: their state and balances go out first.
+            await self._send_state()
 
     def _steady(self) -> bool:
         """Not rebalancing nor recovering tables: only then may state change (held events wait)."""
         return not (self.app.rebalancing or self.app.in_recovery)
 
     async def _process(self, released: list[tuple[Any, InputEvent | InvalidInput]]) -> None:
+        if self._unpublished:
+            self._republish()
+        applied = []
         for event, decoded in released:
-            if event.message.tp not in self.app.consumer.assignment():
+            if event.message.tp not in self._assigned:
                 # Revoked while held: its new owner reads it again from the last commit. Acking it
                 # here would tell faust about a partition it no longer tracks.
                 continue
             self.pin.partition = event.message.partition
             await self._emit(self._handle(event, decoded))
+            applied.append(event)
+        # State and balances before acks: an offset may be committed (after a producer flush) at
+        # any await from here on, and a committed event is never redelivered, so its changes must
+        # be sent by then.
+        await self._send_state()
+        for event in applied:
             await self._stream.ack(event)
-            indicator_id = getattr(decoded, "indicator_id", None)
-            if isinstance(indicator_id, str):
-                # After a crash the replayed events change nothing, yet their balances may never
-                # have reached Postgres: publish them again.
-                self.accounts.touch(indicator_id)
+
+    async def _send_state(self) -> None:
+        """This batch's table changes to the changelogs (once per key), then its balances."""
+        for table in self.tables:
+            table.send_changes()
         await self._publish_balances()
+
+    def _republish(self) -> None:
+        """Count every balance of the partitions assigned since the last call as changed.
+
+        A new owner may hold balances whose last change was committed by a worker that died before
+        its balance message went out (nothing is redelivered then); publishing them again is
+        harmless, since the store keeps the copy with the higher version.
+        """
+        every = list(range(self.settings.kafka_partitions))
+        partitions, self._unpublished = self._unpublished, set()
+        for indicator_id in list(self.accounts):
+            if _PARTITIONER(indicator_id.encode(), every, every) in partitions:
+                self.accounts.touch(indicator_id)
 
     async def _publish_balances(self) -> None:
         """The balances of every indicator changed in this batch, keyed by indicator.
 
-        Stamped with the wall clock (an adapter's, not the core's): the newest write of a balance
-        wins in Postgres, and event time is not monotonic across partitions that move.
+        Each carries its account's version (recovered with the account from the changelog): the
+        store keeps the highest, so a late copy from a worker that has lost the partition loses.
+        The wall-clock stamp (an adapter's, not the core's) only orders copies of one version.
         """
-        at = datetime.now(UTC)
+        at = datetime.now(UTC).isoformat()
         for indicator_id in sorted(self.accounts.take_dirty()):
             account = self.accounts.get(indicator_id)
             if account is not None:
                 value = orjson.dumps([indicator_id, account.amount, account.allocated, account.reserved,
-                                      account.spent, at.isoformat()])
+                                      account.spent, at, account.version])
                 await self.outputs[LEDGER].send(key=indicator_id.encode(), value=value)
 
     def _drained(self, topic: str, partition: int) -> bool:
         """Nothing more to read on this topic partition right now (so nothing earlier can come)."""
-        tp = next((tp for tp in self.app.consumer.assignment() if tp.topic == topic and tp.partition == partition),
-                  None)
+        tp = self._assigned.get((topic, partition))
         if tp is None:
             return True
         highwater = self.app.consumer.highwater(tp)

@@ -38,7 +38,7 @@ def dumps_state(value: Any) -> bytes:
     if value is None:
         return b""
     if isinstance(value, Account):
-        return b"A" + orjson.dumps([value.amount, value.allocated, value.reserved, value.spent])
+        return b"A" + orjson.dumps([value.amount, value.allocated, value.reserved, value.spent, value.version])
     if isinstance(value, PaymentRecord):
         payee = None if value.payee is None else encode_data(value.payee).decode()
         return b"R" + orjson.dumps(
@@ -83,8 +83,9 @@ def _dumps_list(value: list[Any]) -> bytes:
 
 
 def _account(body: bytes) -> Account:
-    amount, allocated, reserved, spent = orjson.loads(body)
-    return Account(amount, allocated, reserved, spent)
+    # Changelogs written before accounts had a version hold four numbers: version 0.
+    amount, allocated, reserved, spent, *version = orjson.loads(body)
+    return Account(amount, allocated, reserved, spent, version[0] if version else 0)
 
 
 def _record(body: bytes) -> PaymentRecord:

@@ -18,14 +18,16 @@ from models.base import WireModel
 from models.codec import OUTPUT_TYPES
 from stream.kafka.topics import LEDGER, OUTPUTS, Topics
 from stream.settings import Settings
+from stream.store.rows import LedgerTuple
 
 log = logging.getLogger(__name__)
 _RETRY_S = 2.0
 
 
-def balance(value: bytes) -> tuple[str, int, int, int, int, datetime]:
-    indicator_id, amount, allocated, reserved, spent, at = orjson.loads(value)
-    return indicator_id, amount, allocated, reserved, spent, datetime.fromisoformat(at)
+def balance(value: bytes) -> LedgerTuple:
+    """A `<prefix>ledger` message; one published before balances had a version counts as version 0."""
+    indicator_id, amount, allocated, reserved, spent, at, *version = orjson.loads(value)
+    return indicator_id, amount, allocated, reserved, spent, datetime.fromisoformat(at), version[0] if version else 0
 
 
 async def persist_forever(settings: Settings) -> None:

@@ -3,6 +3,11 @@
 faust picks a write's changelog partition from the event being iterated. Events released by the
 aligner are processed later than they were received, so the worker pins the partition of the
 event it is applying instead; recovery then restores each key to the partition that owns it.
+
+Writes reach the changelog once per batch, not once per write: a key written twenty times in a
+batch (an indicator's account, paid twenty times) is sent once, with its last value, when the
+worker calls `send_changes()`. The worker does so before it acks the batch's events, so what a
+commit covers is in the changelog, as with a write per change.
 """
 
 from collections.abc import Iterator, MutableMapping
@@ -24,21 +29,30 @@ class PinnedTable(MutableMapping[str, Any]):
     Keys written since the last `take_dirty()` are remembered (e.g. to publish ledger balances).
     """
 
-    __slots__ = ("_dirty", "_pin", "_table")
+    __slots__ = ("_dirty", "_pin", "_table", "_unsent")
 
     def __init__(self, table: Any, pin: Pin) -> None:
         self._table = table
         self._pin = pin
         self._dirty: set[str] = set()
+        self._unsent: dict[str, int] = {}  # key -> changelog partition, written since send_changes()
 
     def touch(self, key: str) -> None:
-        """Count a key as changed even if it was not (a redelivery re-publishes what it holds)."""
+        """Count a key as changed even if it was not (a new owner re-publishes the balances it holds)."""
         if key in self:
             self._dirty.add(key)
 
     def take_dirty(self) -> set[str]:
         dirty, self._dirty = self._dirty, set()
         return dirty
+
+    def send_changes(self) -> int:
+        """Send each key written since the last call to the changelog once, as it is now."""
+        unsent, self._unsent = self._unsent, {}
+        data = self._data
+        for key, partition in unsent.items():
+            self._table.send_changelog(partition, key, data.get(key))  # None: deleted (a tombstone)
+        return len(unsent)
 
     @property
     def _data(self) -> Any:
@@ -60,14 +74,14 @@ class PinnedTable(MutableMapping[str, Any]):
         return self._data.get(key) is not None
 
     def __setitem__(self, key: str, value: Any) -> None:
-        self._table.send_changelog(self._pin.partition, key, value)
         self._data[key] = value
+        self._unsent[key] = self._pin.partition
         self._dirty.add(key)
 
     def __delitem__(self, key: str) -> None:
         if self._data.pop(key, None) is None:
             raise KeyError(key)
-        self._table.send_changelog(self._pin.partition, key, None)
+        self._unsent[key] = self._pin.partition
 
     def __iter__(self) -> Iterator[str]:
         return (key for key, value in self._data.items() if value is not None)

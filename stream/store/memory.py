@@ -14,6 +14,8 @@ from stream.store.merge import (
     chain_node_supersedes,
     chain_payment_supersedes,
     group,
+    group_ledger,
+    ledger_supersedes,
     supersedes,
 )
 from stream.store.port import PaymentPath
@@ -58,10 +60,10 @@ class MemoryStore:
 
     async def write_ledger(self, ledger: Iterable[LedgerTuple]) -> None:
         table = self.tables["ledger_state"]
-        for row in rows.ledger_rows(ledger):
-            stored = table.get(row["indicator_id"])
-            if stored is None or row["updated_at"] >= stored["updated_at"]:
-                table[row["indicator_id"]] = row
+        for indicator_id, row in group_ledger(rows.ledger_rows(ledger)).items():
+            stored = table.get(indicator_id)
+            if stored is None or ledger_supersedes(row, stored):
+                table[indicator_id] = row
 
     async def write_chain_rows(self, nodes: Iterable[Row], payments: Iterable[Row]) -> None:
         batch = Grouped()

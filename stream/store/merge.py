@@ -14,6 +14,10 @@ Alerts: the state with the greater or equal `updated_at` wins (a replayed suffix
 Histories and dead letters: append-only, the first row of a key is kept. Forecasts: the latest
 written snapshot wins. Chain nodes: the greater or equal account version wins; chain payments:
 the same or a later stage (held < accepted < settled < returned = rejected).
+Ledger balances: the row with the greater (version, updated_at) wins, ties the later write. The
+version counts the account's changes (agents/ledger.py), so a stale copy (published late by a
+worker that lost the partition, or redelivered) never overwrites a newer one; the wall-clock
+`updated_at` only orders copies of the same version (and rows written before versions, all 0).
 """
 
 from collections.abc import Iterable, Sequence
@@ -60,6 +64,20 @@ def add_chain_rows(out: "Grouped", nodes: Iterable[Row], payments: Iterable[Row]
         stored = out.chain_payments.get(row["payment_id"])
         if stored is None or chain_payment_supersedes(row, stored):
             out.chain_payments[row["payment_id"]] = row
+
+
+def ledger_supersedes(incoming: Row, stored: Row) -> bool:
+    return bool((incoming["version"], incoming["updated_at"]) >= (stored["version"], stored["updated_at"]))
+
+
+def group_ledger(ledger: Iterable[Row]) -> dict[str, Row]:
+    """One ledger row per indicator (the winner by `ledger_supersedes`), in key order."""
+    out: dict[str, Row] = {}
+    for row in ledger:
+        stored = out.get(row["indicator_id"])
+        if stored is None or ledger_supersedes(row, stored):
+            out[row["indicator_id"]] = row
+    return dict(sorted(out.items()))
 
 
 @dataclass(slots=True)

@@ -14,7 +14,7 @@ from models.outputs import AlertStatus, Chain
 from stream.settings import Settings
 from stream.store import rows, sql
 from stream.store.errors import StoreError, translate
-from stream.store.merge import Grouped, add_chain_rows, group
+from stream.store.merge import Grouped, add_chain_rows, group, group_ledger
 from stream.store.migrate import latest_version, schema_version
 from stream.store.port import PaymentPath
 from stream.store.rows import LedgerTuple, Row
@@ -110,11 +110,11 @@ class PostgresStore:
                 await self._execute(conn, statement, columns, list(table.values()))
 
     async def write_ledger(self, ledger: Iterable[LedgerTuple]) -> None:
-        """Upsert indicator balances; a row older than the stored one is ignored."""
-        found = {row["indicator_id"]: row for row in rows.ledger_rows(ledger)}
+        """Upsert indicator balances; a row older (lower version) than the stored one is ignored."""
+        found = group_ledger(rows.ledger_rows(ledger))
         if found:
             async with self._connection("writing the ledger") as conn, conn.transaction():
-                await self._execute(conn, sql.UPSERT_LEDGER, rows.LEDGER_COLUMNS, [found[k] for k in sorted(found)])
+                await self._execute(conn, sql.UPSERT_LEDGER, rows.LEDGER_COLUMNS, list(found.values()))
 
     async def write_chain_rows(self, nodes: Iterable[Row], payments: Iterable[Row]) -> None:
         """Upsert chain rows written by the workers; an older copy of a row is ignored."""

@@ -15,7 +15,8 @@ from models.base import trusted
 from models.outputs import Alert, Chain, ChainNode, ChainPayment, DeadLetter, Decision, Forecast
 
 Row = dict[str, Any]
-LedgerTuple = tuple[str, int, int, int, int, datetime]
+# (indicator_id, amount, allocated, reserved, spent, updated_at, version): see merge.ledger_supersedes.
+LedgerTuple = tuple[str, int, int, int, int, datetime, int]
 
 DECISION_COLUMNS = ("payment_id", "outcome", "reasons", "indicator_id", "available_after_fen", "decided_at",
                     "provisional")
@@ -33,7 +34,8 @@ CHAIN_PAYMENT_COLUMNS = ("payment_id", "indicator_id", "root", "payee_name", "pa
 # A payment's status only moves forward: held -> accepted -> settled -> returned; rejected ends
 # a hold. The stage orders copies of one payment's row written by different workers.
 PAYMENT_STAGE = {"held": 0, "accepted": 1, "settled": 2, "returned": 3, "rejected": 3}
-LEDGER_COLUMNS = ("indicator_id", "amount_fen", "allocated_fen", "reserved_fen", "spent_fen", "updated_at")
+LEDGER_COLUMNS = ("indicator_id", "amount_fen", "allocated_fen", "reserved_fen", "spent_fen", "updated_at",
+                  "version")
 
 
 def clean(value: Any) -> Any:
@@ -141,11 +143,13 @@ def chain_of(root: str, node_rows: Iterable[Row], payment_rows: Iterable[Row]) -
 
 def ledger_rows(rows: Iterable[LedgerTuple]) -> list[Row]:
     out = []
-    for indicator_id, amount, allocated, reserved, spent, updated_at in rows:
+    for indicator_id, amount, allocated, reserved, spent, updated_at, version in rows:
         values = (amount, allocated, reserved, spent)
         if any(type(fen) is not int for fen in values):
             raise TypeError("ledger amounts must be integer fen")
-        out.append(dict(zip(LEDGER_COLUMNS, (indicator_id, *values, utc(updated_at)), strict=True)))
+        if type(version) is not int or version < 0:
+            raise TypeError("a ledger version is a non-negative integer")
+        out.append(dict(zip(LEDGER_COLUMNS, (indicator_id, *values, utc(updated_at), version), strict=True)))
     return out
 
 

@@ -81,13 +81,15 @@ ON CONFLICT (payment_id) DO UPDATE SET
     status = excluded.status, stage = excluded.stage, updated_at = now()
 WHERE excluded.stage >= p.stage"""
 
+# merge.ledger_supersedes: the greater (version, updated_at) wins, ties the later write.
 UPSERT_LEDGER = """
-INSERT INTO ledger_state AS l (indicator_id, amount_fen, allocated_fen, reserved_fen, spent_fen, updated_at)
-SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::timestamptz[])
+INSERT INTO ledger_state AS l (indicator_id, amount_fen, allocated_fen, reserved_fen, spent_fen, updated_at, version)
+SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[], $6::timestamptz[],
+                     $7::bigint[])
 ON CONFLICT (indicator_id) DO UPDATE SET
     amount_fen = excluded.amount_fen, allocated_fen = excluded.allocated_fen, reserved_fen = excluded.reserved_fen,
-    spent_fen = excluded.spent_fen, updated_at = excluded.updated_at
-WHERE excluded.updated_at >= l.updated_at"""
+    spent_fen = excluded.spent_fen, updated_at = excluded.updated_at, version = excluded.version
+WHERE (excluded.version, excluded.updated_at) >= (l.version, l.updated_at)"""
 
 # Each table of merge.Grouped: its statement and the columns of its array parameters.
 WRITES = {
@@ -144,5 +146,5 @@ WITH RECURSIVE up AS (
 SELECT {_NODE} FROM up ORDER BY hops"""  # noqa: S608
 SELECT_CHAIN_PAYMENT = f"SELECT {_PAYMENT} FROM chain_payments WHERE payment_id = $1"  # noqa: S608
 SELECT_LEDGER = """
-SELECT indicator_id, amount_fen, allocated_fen, reserved_fen, spent_fen, updated_at
+SELECT indicator_id, amount_fen, allocated_fen, reserved_fen, spent_fen, updated_at, version
 FROM ledger_state WHERE indicator_id = $1"""

@@ -94,12 +94,18 @@ def test_a_worker_killed_mid_stream_loses_and_duplicates_nothing(cluster: Cluste
     assert effective(decisions) == expected
     _assert_one_row_per_payment(cluster, set(expected))
 
-    def ledger_matches() -> bool:
-        stored = {r["indicator_id"]: (r["amount_fen"], r["allocated_fen"], r["reserved_fen"], r["spent_fen"])
-                  for r in cluster.query("select * from ledger_state")}
-        return stored == ledger
+    def stored_ledger() -> dict[str, tuple[int, int, int, int]]:
+        return {r["indicator_id"]: (r["amount_fen"], r["allocated_fen"], r["reserved_fen"], r["spent_fen"])
+                for r in cluster.query("select * from ledger_state")}
 
-    cluster.wait_until(ledger_matches, 300, "every indicator's ledger equal to the replay's")
+    try:
+        cluster.wait_until(lambda: stored_ledger() == ledger, 300, "every indicator's ledger equal to the replay's")
+    except TimeoutError as error:
+        stored = stored_ledger()
+        wrong = {k: (stored.get(k), ledger.get(k)) for k in sorted(set(stored) | set(ledger))
+                 if stored.get(k) != ledger.get(k)}
+        raise AssertionError(f"{error}; {len(wrong)} indicators differ (stored, replay): {list(wrong.items())[:5]}; "
+                             f"topics {cluster.name}.*, database {cluster.database_url}") from None
 
 
 def _assert_no_conflicting_decisions(decisions: list[dict]) -> None:

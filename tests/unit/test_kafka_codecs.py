@@ -32,7 +32,7 @@ def _record() -> PaymentRecord:
 
 
 @pytest.mark.parametrize("value", [
-    Account(100, 1, 2, 3),
+    Account(100, 1, 2, 3, version=7),
     make_indicator(),
     make_block(),
     "ZD2022-0001",
@@ -50,6 +50,10 @@ def _record() -> PaymentRecord:
 ], ids=lambda v: type(v).__name__)
 def test_state_round_trips(value: object) -> None:
     assert loads_state(dumps_state(value)) == value
+
+
+def test_an_account_from_a_changelog_written_before_versions_reads_as_version_0() -> None:
+    assert loads_state(b"A[100,1,2,3]") == Account(100, 1, 2, 3, version=0)
 
 
 def test_payment_record_round_trips() -> None:

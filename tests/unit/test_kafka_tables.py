@@ -1,4 +1,4 @@
-"""A faust table seen as a mapping: writes go to the pinned changelog partition; tombstones are absent."""
+"""A faust table seen as a mapping: a key recovered as a tombstone is absent; partition-scoped copies."""
 
 from typing import Any
 
@@ -16,17 +16,6 @@ class FakeTable:
 
     def send_changelog(self, partition: int, key: str, value: Any) -> None:
         self.sent.append((partition, key, value))
-
-
-def test_writes_and_deletes_go_to_the_pinned_partition() -> None:
-    table, pin = FakeTable(), Pin()
-    mapping = PinnedTable(table, pin)
-    pin.partition = 3
-    mapping["a"] = 1
-    pin.partition = 5
-    del mapping["a"]
-    assert table.sent == [(3, "a", 1), (5, "a", None)]
-    assert mapping.take_dirty() == {"a"} and mapping.take_dirty() == set()
 
 
 def test_a_key_recovered_as_a_tombstone_is_absent() -> None:

@@ -455,11 +455,22 @@ MISUSES: dict[str, Callable[[Ledger], None]] = {
 
 @pytest.mark.parametrize("misuse", sorted(MISUSES))
 def test_ledger_misuse_raises_and_changes_nothing(ledger: Ledger, misuse: str) -> None:
-    before = {key: (a.amount, a.allocated, a.reserved, a.spent) for key, a in ledger.accounts.items()}
+    before = {key: (a.amount, a.allocated, a.reserved, a.spent, a.version) for key, a in ledger.accounts.items()}
     with pytest.raises(InvariantViolation):
         MISUSES[misuse](ledger)
-    after = {key: (a.amount, a.allocated, a.reserved, a.spent) for key, a in ledger.accounts.items()}
+    after = {key: (a.amount, a.allocated, a.reserved, a.spent, a.version) for key, a in ledger.accounts.items()}
     assert after == before
+
+
+def test_every_change_of_an_account_counts_one_version_up(ledger: Ledger) -> None:
+    assert ledger.accounts["I"].version == 3  # open, reserve, post
+    ledger.adjust("I", 12_000)
+    ledger.allocate("I", 1_000)
+    ledger.void("I", 500)
+    ledger.reverse("I", 1_000)
+    assert ledger.accounts["I"].version == 7
+    ledger.open("J", 1)
+    assert ledger.accounts["J"].version == 1
 
 
 def test_ledger_boundaries_are_allowed(ledger: Ledger) -> None:

@@ -144,7 +144,7 @@ def _payment_row(payment_id: str, status: str, stage: int) -> dict[str, Any]:
 # As workers write them: one node at account version 7, a payment returned after settling.
 WORKER_CHAIN_ROWS = ([_node_row(7, 2_000)], [_payment_row("P1", "settled", 2), _payment_row("P7", "returned", 3)])
 STALE_CHAIN_ROWS = ([_node_row(6, 1_000), _node_row(7, 2_000)], [_payment_row("P7", "accepted", 1)])
-LEDGER = [("IND-1", 10_000, 0, 2_000, 3_000, at(5)), ("IND-2", 500, 100, 0, 0, at(5))]
+LEDGER = [("IND-1", 10_000, 0, 2_000, 3_000, at(5), 4), ("IND-2", 500, 100, 0, 0, at(5), 2)]
 
 
 async def snapshot(store: Store) -> dict[str, Any]:
@@ -184,7 +184,8 @@ def check_contract(store: Store) -> None:
             for batch in BATCHES[1:]:
                 await store.write(batch)
             await store.write([model for batch in BATCHES for model in batch])  # all at once
-            await store.write_ledger([(*LEDGER[0][:3], 0, 0, at(1))])  # an older ledger row
+            await store.write_ledger([(*LEDGER[0][:3], 0, 0, at(1), 4)])  # an older copy of the same version
+            await store.write_ledger([(*LEDGER[0][:3], 0, 0, at(9), 3)])  # a newer copy of an older version
             await store.write_chain_rows(*STALE_CHAIN_ROWS)  # late copies from a worker that lost them
             await store.write(BATCHES[2])  # and the replay's version-0 chain again
             assert await snapshot(store) == first
@@ -227,6 +228,7 @@ def assert_expected(snap: dict[str, Any]) -> None:
     assert (payment.payment_id, payment.status) == ("P1", "settled")
     assert [n.indicator_id for n in path] == ["IND-L", "IND-C", "IND-1"]  # walked up to the top
     assert snap["ledger"]["IND-1"]["reserved_fen"] == 2_000 and snap["ledger"]["IND-1"]["updated_at"] == at(5)
+    assert snap["ledger"]["IND-1"]["version"] == 4
 
 
 def test_memory_store_honours_the_contract() -> None:
@@ -291,17 +293,44 @@ def test_nul_characters_become_replacement_characters() -> None:
     assert row["raw"] == "a\ufffdb" and row["raw_bytes"] == 3
 
 
-def test_the_ledger_keeps_the_newest_row_and_only_integer_fen() -> None:
-    async def run() -> MemoryStore:
-        store = MemoryStore()
-        await store.write_ledger([("I", 100, 0, 10, 0, at(5))])
-        await store.write_ledger([("I", 100, 0, 90, 0, at(1))])
-        with pytest.raises(TypeError):
-            await store.write_ledger([("I", 100.0, 0, 0, 0, at(9))])  # type: ignore[list-item]
-        return store
+def check_ledger_versions(store: Store) -> None:
+    """The balance with the higher version wins whatever its wall-clock stamp; one version: the later stamp."""
 
-    row = asyncio.run(run()).tables["ledger_state"]["I"]
-    assert row["reserved_fen"] == 10 and row["updated_at"] == at(5).astimezone(UTC)
+    async def run() -> None:
+        await store.open()
+        try:
+            await store.write_ledger([("I", 100, 0, 10, 0, at(5), 7)])
+            await store.write_ledger([("I", 100, 0, 90, 0, at(9), 6)])  # stale copy sent late: ignored
+            row = await store.ledger("I")
+            assert row is not None and (row["reserved_fen"], row["version"]) == (10, 7)
+            await store.write_ledger([("I", 100, 0, 20, 0, at(1), 8)])  # newer version, older stamp: wins
+            await store.write_ledger([("I", 100, 0, 20, 0, at(1), 8)])  # redelivered: no change
+            row = await store.ledger("I")
+            assert row is not None and (row["reserved_fen"], row["version"]) == (20, 8)
+            assert row["updated_at"] == at(1).astimezone(UTC)
+            # In one batch too, in any order: one row per indicator, the highest version.
+            await store.write_ledger([("J", 5, 0, 3, 0, at(2), 3), ("J", 5, 0, 1, 0, at(3), 2),
+                                      ("J", 5, 0, 4, 0, at(1), 4), ("J", 5, 0, 0, 0, at(9), 1)])
+            row = await store.ledger("J")
+            assert row is not None and (row["reserved_fen"], row["version"]) == (4, 4)
+            await store.write_ledger([("K", 5, 0, 1, 0, at(1), 0)])  # a row from before versions
+            await store.write_ledger([("K", 5, 0, 2, 0, at(2), 0)])  # same version: the later stamp
+            row = await store.ledger("K")
+            assert row is not None and row["reserved_fen"] == 2
+            with pytest.raises(TypeError):
+                await store.write_ledger([("I", 100, 0, 0, 0, at(9), -1)])
+            with pytest.raises(TypeError):
+                await store.write_ledger([("I", 100.0, 0, 0, 0, at(9), 9)])  # type: ignore[list-item]
+            row = await store.ledger("I")
+            assert row is not None and (row["reserved_fen"], row["version"]) == (20, 8)
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+
+
+def test_the_ledger_keeps_the_highest_version_and_only_integer_fen() -> None:
+    check_ledger_versions(MemoryStore())
 
 
 def test_group_refuses_models_the_store_does_not_keep() -> None:

@@ -1,4 +1,4 @@
--- 0002 chain rows: a fund chain as rows (one per indicator, one per payment) instead of one JSON
+-- 0003 chain rows: a fund chain as rows (one per indicator, one per payment) instead of one JSON
 -- payload, so a chain is walked down from its root and a payment up to it with recursive SQL.
 
 DROP TABLE chains;
