@@ -7,7 +7,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from models.codec import INPUT_TYPES
 from models.errors import TreasuryError
-from stream.kafka.topics import LEDGER, OUTPUTS, STEPS, Topics
+from stream.kafka.topics import CHAIN_ROWS, LEDGER, OUTPUTS, STEPS, Topics
 
 
 class KafkaSetupError(TreasuryError):
@@ -15,7 +15,7 @@ class KafkaSetupError(TreasuryError):
 
 
 def all_topic_kinds() -> tuple[str, ...]:
-    return (*INPUT_TYPES, *OUTPUTS, STEPS, LEDGER)
+    return (*INPUT_TYPES, *OUTPUTS, STEPS, LEDGER, CHAIN_ROWS)
 
 
 async def ensure_topics(bootstrap_servers: str, topics: Topics, partitions: int, replication: int) -> list[str]:

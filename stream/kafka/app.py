@@ -29,10 +29,11 @@ from models.inputs import InputEvent
 from models.outputs import Alert, DeadLetter, Decision
 from stream.engine import Engine, event_time
 from stream.kafka.align import Aligner
+from stream.kafka.chainrows import node_message, payment_message
 from stream.kafka.codecs import StateValue, dumps_step, loads_step, register
 from stream.kafka.persist import persist_forever
 from stream.kafka.tables import PartitionScoped, Pin, PinnedTable
-from stream.kafka.topics import LEDGER, LEDGER_INPUTS, OUTPUTS, SEQ_HEADER, STEPS, Topics
+from stream.kafka.topics import CHAIN_ROWS, LEDGER, LEDGER_INPUTS, OUTPUTS, SEQ_HEADER, STEPS, Topics
 from stream.settings import Settings
 
 # A topic partition that has said nothing for this long counts as drained (no highwater yet).
@@ -95,7 +96,7 @@ class TreasuryApp:
         )
         self.pin = Pin()
         self.tables: list[PinnedTable] = []  # every state table, for send_changes()
-        self.outputs = {kind: self._topic(kind) for kind in (*OUTPUTS, STEPS, LEDGER)}
+        self.outputs = {kind: self._topic(kind) for kind in (*OUTPUTS, STEPS, LEDGER, CHAIN_ROWS)}
         self.engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes,
                              alerts=AlertBook(self._pinned("alert-book")))
         self.engine.bind(self._durable_agent(), deadlines=self._pinned("deadlines"))
@@ -151,7 +152,8 @@ class TreasuryApp:
             projects=PartitionScoped(self._pinned("projects"), self.pin),
             blocklist=PartitionScoped(self._pinned("blocklist"), self.pin),
         )
-        agent = ValidationAgent(self.settings.load_rules(), state=state, payments=self._pinned("payments"),
+        self.payments = self._pinned("payments")
+        agent = ValidationAgent(self.settings.load_rules(), state=state, payments=self.payments,
                                 parked=self._pinned("parked"), early_settlements=self._pinned("early-settlements"))
         agent.history.by_account = self._pinned("payee-history")
         return agent
@@ -286,12 +288,28 @@ class TreasuryApp:
         The wall-clock stamp (an adapter's, not the core's) only orders copies of one version.
         """
         at = datetime.now(UTC).isoformat()
+        state = self.engine.validation.state
         for indicator_id in sorted(self.accounts.take_dirty()):
             account = self.accounts.get(indicator_id)
             if account is not None:
                 value = orjson.dumps([indicator_id, account.amount, account.allocated, account.reserved,
                                       account.spent, at, account.version])
                 await self.outputs[LEDGER].send(key=indicator_id.encode(), value=value)
+                indicator, root = state.indicators.get(indicator_id), state.roots.get(indicator_id)
+                if indicator is not None and root is not None:
+                    await self.outputs[CHAIN_ROWS].send(key=indicator_id.encode(),
+                                                        value=node_message(indicator, root, account))
+        await self._publish_payments()
+
+    async def _publish_payments(self) -> None:
+        """The chain rows of the payments whose status changed in this batch (a decision, a settlement)."""
+        roots = self.engine.validation.state.roots
+        for payment_id in sorted(self.payments.take_dirty()):
+            record = self.payments.get(payment_id)
+            root = roots.get(record.indicator_id) if record is not None else None
+            value = payment_message(payment_id, record, root) if root is not None else None
+            if value is not None:
+                await self.outputs[CHAIN_ROWS].send(key=payment_id.encode(), value=value)
 
     def _drained(self, topic: str, partition: int) -> bool:
         """Nothing more to read on this topic partition right now (so nothing earlier can come)."""

@@ -16,7 +16,8 @@ from aiokafka.errors import CommitFailedError, KafkaError
 
 from models.base import WireModel
 from models.codec import OUTPUT_TYPES
-from stream.kafka.topics import LEDGER, OUTPUTS, Topics
+from stream.kafka import chainrows
+from stream.kafka.topics import CHAIN_ROWS, LEDGER, OUTPUTS, Topics
 from stream.settings import Settings
 from stream.store.rows import LedgerTuple
 
@@ -35,10 +36,10 @@ async def persist_forever(settings: Settings) -> None:
     from stream.store.postgres import PostgresStore  # asyncpg only where a database is configured
 
     topics = Topics(settings.topic_prefix)
-    ledger = topics.name(LEDGER)
+    ledger, chain = topics.name(LEDGER), topics.name(CHAIN_ROWS)
     store = PostgresStore.from_settings(settings, settings.database_url or "")
     consumer = AIOKafkaConsumer(
-        *(topics.name(kind) for kind in (*OUTPUTS, LEDGER)),
+        *(topics.name(kind) for kind in (*OUTPUTS, LEDGER, CHAIN_ROWS)),
         bootstrap_servers=settings.kafka_bootstrap_servers, group_id=f"{settings.kafka_app_id}-persist",
         enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=settings.db_batch_rows,
     )
@@ -57,9 +58,12 @@ async def persist_forever(settings: Settings) -> None:
                 continue
             outputs: list[WireModel] = [
                 OUTPUT_TYPES[topics.kind(m.topic) or ""].model_validate_json(m.value)
-                for m in messages if m.topic != ledger
+                for m in messages if m.topic not in (ledger, chain)
             ]
-            await _write(store, outputs, [balance(m.value) for m in messages if m.topic == ledger])
+            rows = [chainrows.read(m.value) for m in messages if m.topic == chain]
+            await _write(store, outputs, [balance(m.value) for m in messages if m.topic == ledger],
+                         [row for kind, row in rows if kind == chainrows.NODE],
+                         [row for kind, row in rows if kind == chainrows.PAYMENT])
             try:
                 await consumer.commit()
             except CommitFailedError as error:
@@ -71,12 +75,14 @@ async def persist_forever(settings: Settings) -> None:
         await store.close()
 
 
-async def _write(store: Any, outputs: list[WireModel], balances: list[Any]) -> None:
+async def _write(store: Any, outputs: list[WireModel], balances: list[Any], nodes: list[Any],
+                 payments: list[Any]) -> None:
     """Write until it succeeds: the offsets wait, so the database being away loses nothing."""
     while True:
         try:
             await store.write(outputs)
             await store.write_ledger(balances)
+            await store.write_chain_rows(nodes, payments)
             return
         except (KafkaError, OSError) as error:  # StoreError derives from neither: see below
             log.warning("persist: %s; retrying in %.0f s", error, _RETRY_S)

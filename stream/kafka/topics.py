@@ -32,6 +32,8 @@ SEQ_HEADER: Final = "treasury-seq"
 STEPS: Final = "indicator-step"
 # Internal: indicator balances after each batch, for the Postgres ledger_state table.
 LEDGER: Final = "ledger"
+# Internal: chain rows (nodes and payments) each worker writes, for chain_nodes/chain_payments.
+CHAIN_ROWS: Final = "chain-row"
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +50,7 @@ class Topics:
         if not topic.startswith(self.prefix):
             return None
         kind = topic[len(self.prefix):]
-        return kind if kind in INPUT_TYPES or kind in OUTPUTS or kind in (STEPS, LEDGER) else None
+        return kind if kind in INPUT_TYPES or kind in OUTPUTS or kind in (STEPS, LEDGER, CHAIN_ROWS) else None
 
 
 def key_of(kind: str, data: Any) -> str | None:
