@@ -106,7 +106,11 @@ class Engine:
         A step may start a clock (a verdict opens an indicator) on a lane whose event time is
         already past the deadline, and the lane may see no later event: check it now.
         """
-        out = self._wire(self._forwarding(self.validation.on_step(step)), raw, source, offset)
+        emitted = self._forwarding(self.validation.on_step(step))
+        # A verdict releases parked payments and settlements: a settlement among them stops its
+        # payment's clock (started just now by the released decision).
+        released = [item.payment_id for item in emitted if isinstance(item, Decision)]
+        out = self._wire(emitted, raw, source, offset, released, step.at)
         lane = self.lane()
         now = self._lane_now.get(lane)
         due = self.tracing.advance(lane, now) if now is not None else []
@@ -145,7 +149,7 @@ class Engine:
         emitted = route(event)
         if not due and len(emitted) == 1 and type(emitted[0]) is Decision and not self._starts_clock(emitted[0]):
             return emitted  # type: ignore[return-value]  # the common case: one decision
-        closing = event.payment_id if isinstance(event, Payment | Settlement) else None
+        closing = [event.payment_id] if isinstance(event, Payment | Settlement) else []
         return self._wire([*due, *emitted], raw, source, offset, closing, at)
 
     def _advance(self, at: datetime) -> list[AlertSignal]:
@@ -202,17 +206,17 @@ class Engine:
         raw: bytes,
         source: str,
         offset: int,
-        closing: str | None = None,
+        closing: list[str] | None = None,
         at: datetime | None = None,
     ) -> list[WireModel]:
-        """Outputs in order; tracing facts go to the watch. `closing`: a payment whose bank answer
-        may have come with this event (its settlement clock stops after it was started)."""
+        """Outputs in order; tracing facts go to the watch. `closing`: payments whose bank answer
+        may have come with this event (their settlement clocks stop after they were started)."""
         out: list[WireModel] = []
         reconciled = {s.subject_id for s in emitted if isinstance(s, AlertSignal) and s.code == "T005" and s.active}
         for item in emitted:
             self._one(item, out, reconciled, raw, source, offset)
-        if closing is not None and at is not None:
-            for signal in self._closed(closing, at):
+        for payment_id in closing or ():
+            for signal in self._closed(payment_id, at or NO_EVENT_TIME):
                 self._one(signal, out, reconciled, raw, source, offset)
         return out
 

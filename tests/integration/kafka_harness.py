@@ -24,6 +24,7 @@ from models.errors import InvalidInput
 from models.outputs import Alert, Chain, Decision
 from stream.engine import Engine
 from stream.settings import Settings
+from stream.store.postgres import PostgresStore
 
 Effective = dict[str, tuple[str, tuple[str, ...], str | None]]
 
@@ -170,6 +171,18 @@ class Cluster:
                 return
             time.sleep(2)
         raise TimeoutError(f"{what} did not happen within {timeout_s:.0f} s (logs in {self.workdir})")
+
+    def chains(self, roots: list[str]) -> dict[str, Chain | None]:
+        """Each chain as PostgreSQL puts it together from the rows every worker wrote."""
+        async def read() -> dict[str, Chain | None]:
+            store = PostgresStore(self.database_url, pool_min=1, pool_max=2)
+            await store.open()
+            try:
+                return {root: await store.chain(root) for root in roots}
+            finally:
+                await store.close()
+
+        return asyncio.run(read())
 
     def query(self, sql: str) -> list[Any]:
         async def run() -> list[Any]:

@@ -73,6 +73,19 @@ def test_two_workers_decide_exactly_like_the_replay(cluster: Cluster, tmp_path: 
     extra = {k: v for k, v in stored.items() if k not in reference.alerts}
     assert all(code in ("T001", "T003") and status == "resolved" for code, status in extra.values()), extra
 
+    # Chains: put together in PostgreSQL from the rows each worker wrote for its own partitions,
+    # every chain equals the replay's, node for node and payment for payment.
+    roots = sorted(reference.chains)
+    assert sum(1 for c in reference.chains.values() if len(c.nodes) >= 3) >= 2
+
+    def chains_match() -> bool:
+        return cluster.chains(roots) == reference.chains
+
+    with contextlib.suppress(TimeoutError):
+        cluster.wait_until(chains_match, 120, "every chain as the replay left it")
+    built = cluster.chains(roots)
+    assert [root for root in roots if built[root] != reference.chains[root]] == []
+
 
 def test_a_worker_killed_mid_stream_loses_and_duplicates_nothing(cluster: Cluster, tmp_path: Path) -> None:
     scenario = tmp_path / "scenario.jsonl"

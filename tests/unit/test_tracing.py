@@ -420,3 +420,30 @@ def test_a_verdict_on_a_lane_already_past_the_deadline_fires_at_once(rules: Rule
     out = engine.handle_step(verdict, b"", "s", 1)  # on the child: opened, and long overdue
     assert sorted((a.code, a.subject.id) for a in out if isinstance(a, Alert)) == [
         ("T001", "IND-C"), ("T003", "IND-C")]
+
+
+def test_a_settlement_parked_with_its_payment_stops_the_clock_the_release_starts(rules: RulesConfig) -> None:
+    """Kafka: both waited for the child's verdict; released together, nothing is left unsettled."""
+    engine = Engine(rules)
+    steps: list[Any] = []
+    engine.forward = steps.append
+    engine.validation.state.wait_for_parents = True
+    engine.handle_line(line("project", project_data(project_id="PRJ-C", agency_code="AG-C")), "t", 0)
+    engine.handle_line(line("indicator", indicator_data(issued_at=ISSUED)), "t", 1)
+    engine.handle_line(line("indicator", indicator_data(indicator_id="IND-C", parent_indicator_id="IND-1",
+                                                        amount="600.00", agency_code="AG-C", project_id="PRJ-C",
+                                                        issued_at=ISSUED)), "t", 2)
+    engine.handle_line(line("payment", payment_data(indicator_id="IND-C", agency_code="AG-C", project_id="PRJ-C",
+                                                    amount="10.00", requested_at="2022-01-20T10:00:00+08:00")), "t", 3)
+    engine.handle_line(line("settlement", settlement_data(indicator_id="IND-C", amount="10.00",
+                                                          settled_at="2022-01-21T10:00:00+08:00")), "t", 4)
+    (debit,) = steps
+    steps.clear()
+    engine.handle_step(debit, b"", "s", 0)
+    (verdict,) = steps
+    out = engine.handle_step(verdict, b"", "s", 1)
+    assert [d.outcome for d in out if isinstance(d, Decision)] == ["accepted"]
+    assert engine.validation.payments["PAY-1"].status == "settled"
+    assert engine.tracing.deadlines == {}  # no T005 clock left running
+    later = engine.handle_line(line("clock", {"now": "2022-12-31T00:00:00+08:00"}), "t", 5)
+    assert [a.code for a in later if isinstance(a, Alert)] == []
