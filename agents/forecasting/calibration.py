@@ -1,0 +1,63 @@
+"""Quantiles from the forecaster's own backtest: residuals of past forecasts, per horizon.
+
+Every forecast point is remembered until its date's balance statement arrives; the residual
+(actual balance - point forecast) joins that horizon's window. P10/P50/P90 are the point plus
+the window's 10th/50th/90th percentile, so the bands are as wide as this treasury's errors have
+really been at that horizon, and the P50 absorbs any bias of the point. Until a horizon has
+enough residuals, a cold-start spread stands in: the model's daily error grown with sqrt(h).
+"""
+
+from collections import deque
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from datetime import date
+from math import floor, sqrt
+
+# The standard normal's 90th percentile: the cold-start band is +-1.2816 sigma (P10..P90).
+_Z90 = 1.2815515655446004
+Band = tuple[float, float, float]  # offsets of P10, P50, P90 from the point forecast
+
+
+def percentile(ordered: list[float], share: float) -> float:
+    """Linear interpolation between closest ranks of a sorted, non-empty list."""
+    position = share * (len(ordered) - 1)
+    low = floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+@dataclass(slots=True)
+class Calibration:
+    """Open forecast points by target date, residual windows and the bands they give."""
+
+    horizon: int
+    keep: int
+    needed: int
+    open_points: MutableMapping[date, list[tuple[int, float]]] = field(default_factory=dict)
+    residuals: list[deque[float]] = field(init=False)
+    bands: list[Band] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.residuals = [deque(maxlen=self.keep) for _ in range(self.horizon + 1)]
+        self.bands = [(0.0, 0.0, 0.0)] * (self.horizon + 1)
+
+    def remember(self, target: date, horizon: int, point: float) -> None:
+        self.open_points.setdefault(target, []).append((horizon, point))
+
+    def observe(self, day: date, balance: int) -> None:
+        """A balance statement: score the points made for this day; forget older ones."""
+        for horizon, point in self.open_points.pop(day, ()):
+            self.residuals[horizon].append(balance - point)
+        for stale in [d for d in self.open_points if d < day]:
+            del self.open_points[stale]  # days without a statement (weekends) are never scored
+
+    def recalibrate(self, daily_sigma: float) -> None:
+        """Recompute every horizon's band (at refit time: sorting is the costly part)."""
+        for h in range(1, self.horizon + 1):
+            window = self.residuals[h]
+            if len(window) >= self.needed:
+                ordered = sorted(window)
+                self.bands[h] = (percentile(ordered, 0.1), percentile(ordered, 0.5), percentile(ordered, 0.9))
+            else:
+                spread = _Z90 * daily_sigma * sqrt(h)
+                self.bands[h] = (-spread, 0.0, spread)

@@ -1,0 +1,75 @@
+"""A treasury's forecast path: known flows exactly, the calendar model for the rest, calibrated bands.
+
+balance(d) = statement + scheduled flows up to d + accepted-unsettled payments (all on day 1)
+           + the model's expected unscheduled net flow up to d, then P10/P50/P90 from the
+           backtest residuals at that horizon. Rounded to whole fen at the end only.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from agents.config import RulesConfig
+from agents.forecasting.book import CashBook
+from agents.forecasting.profile import fit_profile
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One day of the path, in fen; `known` is that day's scheduled net flow."""
+
+    day: date
+    p10: int
+    p50: int
+    p90: int
+    debt_service: int
+    sanbao_out: int
+
+
+@dataclass(frozen=True, slots=True)
+class Path:
+    """The balance now and the next `horizon` days."""
+
+    as_of: date
+    balance: int
+    points: tuple[Point, ...]
+
+
+def refit(book: CashBook, as_of: date, rules: RulesConfig) -> None:
+    """Refit the calendar model and recalibrate the bands, every `refit_days` event-time days."""
+    every = rules.forecast
+    if book.fitted_on is not None and (as_of - book.fitted_on).days < every.refit_days:
+        return
+    first, ins, outs = book.series(as_of, every)
+    book.profile = fit_profile(first, ins, outs, every.level_days)
+    book.fitted_on = as_of
+    book.calibration.recalibrate(book.profile.daily_sigma)
+    book.prune(as_of, max(every.history_days, rules.cash.spike_window_days) + 1)
+
+
+def project(book: CashBook, as_of: date, balance: int, horizon: int, remember: bool) -> Path:
+    """The path from `balance` on `as_of`; `remember` records the points for calibration."""
+    known: dict[date, int] = {}
+    debt: dict[date, int] = {}
+    sanbao: dict[date, int] = {}
+    for plan in book.plans.values():
+        if plan.value_date > as_of:
+            known[plan.value_date] = known.get(plan.value_date, 0) + plan.signed
+            if plan.kind == "debt_service":
+                debt[plan.value_date] = debt.get(plan.value_date, 0) - plan.signed
+            if plan.sanbao and plan.signed < 0:
+                sanbao[plan.value_date] = sanbao.get(plan.value_date, 0) - plan.signed
+    first = as_of + timedelta(days=1)
+    # Accepted payments leave within days; counted on day 1, the cautious side.
+    known[first] = known.get(first, 0) - book.committed()
+    profile, bands = book.profile, book.calibration.bands
+    level = float(balance)
+    points: list[Point] = []
+    for h in range(1, horizon + 1):
+        day = as_of + timedelta(days=h)
+        level += known.get(day, 0) + (profile.net(day) if profile is not None else 0.0)
+        low, mid, high = bands[h]
+        if remember:
+            book.calibration.remember(day, h, level)
+        points.append(Point(day, round(level + low), round(level + mid), round(level + high),
+                            debt.get(day, 0), sanbao.get(day, 0)))
+    return Path(as_of, balance, tuple(points))

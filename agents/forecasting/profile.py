@@ -1,0 +1,106 @@
+"""The calendar model of unscheduled flows: level x weekday x day-of-month x month, per direction.
+
+Unscheduled inflows (tax and other revenue) and outflows (ordinary spending, settled payments)
+are each modelled as `level * weekday[d] * day_of_month[d] * month[d]`, fitted by iterative
+proportional fitting on the treasury's own history. Multiplicative factors let a closed weekend
+be zero while the 15th (tax-payment day), the month's last days and December scale the working
+days. The level is re-estimated on the recent days only, so a treasury whose flows grow or shrink
+is followed. Floats are fine here: this is statistics; money leaves the forecaster as int fen.
+"""
+
+import calendar
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from math import sqrt
+
+# Pseudo-observations pulling a factor towards 1 (a level seen only a few times stays modest).
+_SHRINK = 2.0
+_ROUNDS = 4
+
+
+def day_of_month_class(day: date) -> int:
+    """1..28 for the day of month, and 29, 30, 31 for the third-last, second-last and last day:
+    month-end effects then line up whatever the month's length."""
+    to_end = calendar.monthrange(day.year, day.month)[1] - day.day
+    return 31 - to_end if to_end < 3 else day.day
+
+
+def _keys(day: date) -> tuple[int, int, int]:
+    return day.weekday(), day_of_month_class(day), day.month
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One direction's fitted factors."""
+
+    level: float
+    weekday: tuple[float, ...]  # 7
+    day_of_month: tuple[float, ...]  # index 1..31
+    month: tuple[float, ...]  # index 1..12
+
+    def shape(self, day: date) -> float:
+        wd, dom, month = _keys(day)
+        return self.weekday[wd] * self.day_of_month[dom] * self.month[month]
+
+    def expect(self, day: date) -> float:
+        return self.level * self.shape(day)
+
+
+def fit_series(days: Sequence[date], values: Sequence[float], level_days: int) -> Series:
+    """Fit one direction's factors on consecutive calendar days (a day without flows is a 0)."""
+    n = len(values)
+    mean = sum(values) / n if n else 0.0
+    if mean <= 0:
+        return Series(0.0, (1.0,) * 7, (1.0,) * 32, (1.0,) * 13)
+    keys = list(zip(*[_keys(d) for d in days], strict=True))  # three columns of level indices
+    sizes = (7, 32, 13)
+    factors = [[1.0] * size for size in sizes]
+    actual = [[0.0] * size for size in sizes]
+    for which in range(3):
+        for key, value in zip(keys[which], values, strict=True):
+            actual[which][key] += value
+    for _ in range(_ROUNDS):
+        for which, size in enumerate(sizes):
+            # What the other two factors predict for each level of this one.
+            a, b = (k for k in range(3) if k != which)
+            fa, fb, ka, kb = factors[a], factors[b], keys[a], keys[b]
+            fitted, count = [0.0] * size, [0] * size
+            for key, i, j in zip(keys[which], ka, kb, strict=True):
+                fitted[key] += fa[i] * fb[j]
+                count[key] += 1
+            # Shrunk towards 1 by pseudo-days at the level's own mean prediction.
+            prior = [mean * fitted[k] / count[k] * _SHRINK if count[k] else 0.0 for k in range(size)]
+            factors[which] = [
+                (actual[which][k] + prior[k]) / (mean * fitted[k] + prior[k]) if prior[k] > 0 else 1.0
+                for k in range(size)
+            ]
+    shaped = Series(1.0, tuple(factors[0]), tuple(factors[1]), tuple(factors[2]))
+    recent = range(max(0, n - level_days), n)
+    shape_sum = sum(shaped.shape(days[i]) for i in recent)
+    level = sum(values[i] for i in recent) / shape_sum if shape_sum > 0 else mean
+    return Series(level, shaped.weekday, shaped.day_of_month, shaped.month)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Both directions, and the spread of the daily net error (the cold-start quantiles)."""
+
+    inflow: Series
+    outflow: Series
+    daily_sigma: float
+
+    def net(self, day: date) -> float:
+        """Expected unscheduled net flow of a day (inflow - outflow), fen."""
+        return self.inflow.expect(day) - self.outflow.expect(day)
+
+
+def fit_profile(first: date, inflow: Sequence[float], outflow: Sequence[float], level_days: int) -> Profile:
+    """The profile of consecutive days starting at `first`."""
+    days = [first + timedelta(days=i) for i in range(len(inflow))]
+    ins, outs = fit_series(days, inflow, level_days), fit_series(days, outflow, level_days)
+    errors = [
+        (i - ins.expect(d)) - (o - outs.expect(d)) for d, i, o in zip(days, inflow, outflow, strict=True)
+    ]
+    sigma = sqrt(sum(e * e for e in errors) / len(errors)) if errors else 0.0
+    return Profile(ins, outs, sigma)

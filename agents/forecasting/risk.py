@@ -1,0 +1,124 @@
+"""Cash-risk rules R001-R007 over a treasury's book and forecast path, as alert signals.
+
+Each rule says, on every evaluation, whether its condition holds (an active signal naming the
+date and the shortfall) or not (a clearing signal, so an open alert resolves itself). The
+subject is always the treasury. Comparisons are in integer fen or exact fractions.
+"""
+
+from datetime import date, datetime, timedelta
+from fractions import Fraction
+from math import sqrt
+from typing import Any
+
+from agents.config import RulesConfig
+from agents.forecasting.book import CashBook
+from agents.forecasting.forecaster import Path
+from alerts.signals import AlertSignal, Severity
+from models.money import format_fen
+
+
+def coverage_text(ratio: Fraction) -> str:
+    return f"{float(ratio):.4f}"
+
+
+def _signal(code: str, book: CashBook, at: datetime, evidence: dict[str, Any] | None,
+            severity: Severity | None = None) -> AlertSignal:
+    if evidence is None:
+        return AlertSignal(code, "treasury", book.code, at, active=False)
+    return AlertSignal(code, "treasury", book.code, at, {"treasury_code": book.code, **evidence},
+                       severity=severity)
+
+
+def floor_of(monthly: Fraction | None, rules: RulesConfig) -> int | None:
+    """The floor: a share of the mean monthly outflow, whole fen (None without enough history)."""
+    if monthly is None:
+        return None
+    return int(monthly * rules.cash.floor_percent_of_monthly_outflow / 100)
+
+
+def balance_signals(book: CashBook, balance: int, monthly: Fraction | None, at: datetime,
+                    rules: RulesConfig) -> list[AlertSignal]:
+    """R001 (balance below the floor), R003/R004 (coverage ratio low / idle cash)."""
+    floor = floor_of(monthly, rules)
+    if monthly is None or floor is None:
+        return []
+    r001 = None
+    if balance < floor:
+        r001 = {"balance": format_fen(balance), "floor": format_fen(floor), "shortfall": format_fen(floor - balance)}
+    out = [_signal("R001", book, at, r001)]
+    cash = rules.cash
+    ratio = Fraction(balance) / monthly if monthly > 0 else None
+    low = Fraction(cash.coverage_low_percent, 100)
+    high = Fraction(cash.coverage_high_percent, 100)
+    r003 = r004 = None
+    if ratio is not None and ratio < low:
+        r003 = {"coverage_ratio": coverage_text(ratio), "threshold": coverage_text(low),
+                "balance": format_fen(balance), "monthly_outflow": format_fen(int(monthly))}
+    if ratio is not None and ratio > high:
+        r004 = {"coverage_ratio": coverage_text(ratio), "threshold": coverage_text(high),
+                "balance": format_fen(balance), "monthly_outflow": format_fen(int(monthly))}
+    out += [_signal("R003", book, at, r003), _signal("R004", book, at, r004)]
+    return out
+
+
+def path_signals(book: CashBook, path: Path, floor: int | None, at: datetime, rules: RulesConfig) -> list[AlertSignal]:
+    """R002 (forecast below the floor), R005 (三保 not covered), R006 (debt service not covered)."""
+    out: list[AlertSignal] = []
+    if floor is not None:
+        r002: dict[str, Any] | None = None
+        severity: Severity | None = None
+        for quantile in ("p50", "p10"):
+            breach = next((p for p in path.points if getattr(p, quantile) < floor), None)
+            if breach is not None:
+                value = getattr(breach, quantile)
+                r002 = {"date": breach.day.isoformat(), "value": format_fen(value), "floor": format_fen(floor),
+                        "shortfall": format_fen(floor - value), "quantile": quantile,
+                        "days_ahead": (breach.day - path.as_of).days}
+                severity = "warning" if quantile == "p50" else "info"
+                break
+        out.append(_signal("R002", book, at, r002, severity))
+    out.append(_signal("R005", book, at, _sanbao_gap(book, path, rules)))
+    r006 = None
+    for p in path.points:
+        if p.debt_service and p.p50 + p.debt_service < p.debt_service:
+            available = p.p50 + p.debt_service
+            r006 = {"date": p.day.isoformat(), "value": format_fen(available),
+                    "debt_service": format_fen(p.debt_service), "shortfall": format_fen(p.debt_service - available)}
+            break
+    out.append(_signal("R006", book, at, r006))
+    return out
+
+
+def _sanbao_gap(book: CashBook, path: Path, rules: RulesConfig) -> dict[str, Any] | None:
+    """The first day whose forecast balance is below the 三保 outflows still due in the horizon
+    after it (today: the balance against everything due in the next `horizon_days`)."""
+    due = sum(p.sanbao_out for p in path.points) + sum(a for a, sanbao in book.pending.values() if sanbao)
+    checks = [(path.as_of, path.balance, due)]
+    for p in path.points:
+        due -= p.sanbao_out
+        checks.append((p.day, p.p50, due))
+    for day, value, still_due in checks:
+        if value < still_due:
+            return {"date": day.isoformat(), "value": format_fen(value), "sanbao_due": format_fen(still_due),
+                    "shortfall": format_fen(still_due - value), "horizon_days": rules.cash.horizon_days}
+    return None
+
+
+def spike_signal(book: CashBook, day: date, at: datetime, rules: RulesConfig) -> AlertSignal | None:
+    """R007: the day's unscheduled outflow above the trailing active days' mean + k sigma."""
+    today = book.days.get(day)
+    if today is None:
+        return None
+    window = rules.cash.spike_window_days
+    values = [d.outflow for offset in range(1, window + 1) if (d := book.days.get(day - timedelta(days=offset)))]
+    if len(values) < rules.forecast.spike_min_days:
+        return None
+    mean = sum(values) / len(values)
+    sigma = sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    limit = mean + rules.cash.spike_sigmas * sigma
+    evidence = None
+    if today.outflow > limit:
+        evidence = {"date": day.isoformat(), "outflow": format_fen(today.outflow), "window_days": window,
+                    "sigmas": rules.cash.spike_sigmas, "mean": format_fen(round(mean)),
+                    "threshold": format_fen(round(limit))}
+    return _signal("R007", book, at, evidence)
