@@ -5,7 +5,7 @@ seen); nothing here reads the wall clock, so a replay is byte-for-byte determini
 """
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import sha256
@@ -13,6 +13,7 @@ from typing import Any
 
 from agents.config import RulesConfig
 from agents.findings import Refusal
+from agents.forecasting.desk import CashDesk, DeskOut
 from agents.validation.agent import Emitted, ValidationAgent
 from agents.validation.budget import BudgetOut, Credit, Debit, Step, Verdict
 from alerts.lifecycle import AlertBook
@@ -67,13 +68,16 @@ class Engine:
     alerts: AlertBook = field(default_factory=AlertBook)
     now: datetime | None = None
     events_by_type: Counter[type] = field(default_factory=Counter)
-    _routes: dict[type, Callable[[Any], list[Emitted]]] = field(init=False)
+    _routes: dict[type, Callable[[Any], Sequence[DeskOut]]] = field(init=False)
+    # Forecasting and S001: balance statements, flows and clock events go to the cash desk.
+    cash: CashDesk = field(init=False)
 
     # Set by the Kafka runtime: allocation steps go to the partition that owns their indicator
     # instead of running here at once (see agents/validation/budget.py).
     forward: Callable[[Step], None] | None = None
 
     def __post_init__(self) -> None:
+        self.cash = CashDesk(self.rules)
         self.bind(ValidationAgent(self.rules))
 
     def bind(self, agent: ValidationAgent) -> None:
@@ -86,6 +90,7 @@ class Engine:
             Project: agent.on_project,
             PayeeBlock: agent.on_block,
         }
+        self._routes.update(self.cash.routes(agent))
 
     def _on_indicator(self, indicator: Indicator) -> list[Emitted]:
         if self.forward is None:
@@ -123,7 +128,6 @@ class Engine:
         self.events_by_type[kind] += 1
         route = self._routes.get(kind)
         if route is None:
-            # Clock, balances and flows only move event time until forecasting lands.
             return []
         emitted = route(event)
         if len(emitted) == 1 and type(emitted[0]) is Decision:
@@ -154,10 +158,10 @@ class Engine:
             )
         return out
 
-    def _wire(self, emitted: list[Emitted], raw: bytes, source: str, offset: int) -> list[WireModel]:
+    def _wire(self, emitted: Sequence[DeskOut], raw: bytes, source: str, offset: int) -> list[WireModel]:
         out: list[WireModel] = []
         for item in emitted:
-            if isinstance(item, Decision):
+            if isinstance(item, WireModel):  # decisions, forecasts
                 out.append(item)
             elif isinstance(item, AlertSignal):
                 alert = self.alerts.apply(item)

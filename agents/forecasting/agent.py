@@ -22,7 +22,7 @@ from agents.forecasting.risk import balance_signals, floor_of, path_signals, spi
 from alerts.signals import AlertSignal
 from models.base import trusted
 from models.inputs import Payment, TreasuryBalance, TreasuryFlow
-from models.outputs import Forecast, ForecastPoint
+from models.outputs import Forecast, ForecastPoint, Outcome, PaymentStatus
 
 ForecastOut = Forecast | AlertSignal
 
@@ -84,31 +84,32 @@ class ForecastingAgent:
         floor = floor_of(book.monthly_outflow(as_of, self.rules.forecast), self.rules)
         return list(path_signals(book, path, floor, flow.recorded_at, self.rules))
 
-    # --- the payment side (fed by the runtime from the validation agent's decisions) ---------
+    # --- the payment side: the validation agent tells its CashGuard (see CashGuard) -----------
 
-    def accepted(self, treasury_code: str, payment_id: str, amount: int, sanbao: bool) -> None:
-        self.book(treasury_code).pending[payment_id] = (amount, sanbao)
-
-    def held(self, treasury_code: str, payment_id: str, amount: int) -> None:
-        """An S001 hold waiting for cash (in arrival order)."""
-        self.book(treasury_code).held[payment_id] = amount
-
-    def settled(self, treasury_code: str, payment_id: str, amount: int, at: datetime) -> None:
+    def decided(self, payment: Payment, treasury_code: str, outcome: Outcome, cash_hold: bool) -> None:
         book = self.book(treasury_code)
-        book.pending.pop(payment_id, None)
-        book.settled(amount, self.day(at))
+        if outcome == "accepted":
+            book.pending[payment.payment_id] = (payment.amount, self.rules.is_sanbao(payment.economic_code))
+        elif outcome == "held" and cash_hold:
+            book.held[payment.payment_id] = payment.amount  # waits for cash, in arrival order
 
-    def returned(self, treasury_code: str, payment_id: str, amount: int, at: datetime, was_settled: bool) -> None:
+    def moved(self, payment_id: str, treasury_code: str, amount_fen: int, before: PaymentStatus,
+              after: PaymentStatus, at: datetime) -> None:
         book = self.book(treasury_code)
-        book.pending.pop(payment_id, None)
-        if was_settled:
-            book.returned_after_settlement(amount, self.day(at))
+        if before == "held":
+            book.held.pop(payment_id, None)
+            if after == "accepted":  # released (by cash, or by an operator)
+                book.pending.setdefault(payment_id, (amount_fen, False))
+        elif before == "accepted":
+            book.pending.pop(payment_id, None)
+            if after == "settled":
+                book.settled(amount_fen, self.day(at))
+        elif before == "settled" and after == "returned":
+            book.returned_after_settlement(amount_fen, self.day(at))
 
-    def dropped(self, treasury_code: str, payment_id: str) -> None:
-        """A payment no longer waiting or pending (rejected, or released by an operator)."""
-        book = self.book(treasury_code)
-        book.pending.pop(payment_id, None)
-        book.held.pop(payment_id, None)
+    def forget(self, treasury_code: str, payment_id: str) -> None:
+        """A released id the validation agent did not hold after all: no cash promised for it."""
+        self.book(treasury_code).pending.pop(payment_id, None)
 
     def releasable(self, treasury_code: str, at: datetime) -> list[str]:
         """Held payments cash now allows, in arrival order (already counted as accepted)."""

@@ -98,7 +98,7 @@ def _sanbao_gap(book: CashBook, path: Path, rules: RulesConfig) -> dict[str, Any
         due -= p.sanbao_out
         checks.append((p.day, p.p50, due))
     for day, value, still_due in checks:
-        if value < still_due:
+        if still_due > 0 and value < still_due:
             return {"date": day.isoformat(), "value": format_fen(value), "sanbao_due": format_fen(still_due),
                     "shortfall": format_fen(still_due - value), "horizon_days": rules.cash.horizon_days}
     return None
