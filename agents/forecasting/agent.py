@@ -89,7 +89,7 @@ class ForecastingAgent:
     def decided(self, payment: Payment, treasury_code: str, outcome: Outcome, cash_hold: bool) -> None:
         book = self.book(treasury_code)
         if outcome == "accepted":
-            book.pending[payment.payment_id] = (payment.amount, self.rules.is_sanbao(payment.economic_code))
+            book.promise(payment.payment_id, payment.amount, self.rules.is_sanbao(payment.economic_code))
         elif outcome == "held" and cash_hold:
             book.held[payment.payment_id] = payment.amount  # waits for cash, in arrival order
 
@@ -98,10 +98,10 @@ class ForecastingAgent:
         book = self.book(treasury_code)
         if before == "held":
             book.held.pop(payment_id, None)
-            if after == "accepted":  # released (by cash, or by an operator)
-                book.pending.setdefault(payment_id, (amount_fen, False))
+            if after == "accepted" and payment_id not in book.pending:  # released (by cash, or by an operator)
+                book.promise(payment_id, amount_fen, False)
         elif before == "accepted":
-            book.pending.pop(payment_id, None)
+            book.unpromise(payment_id)
             if after == "settled":
                 book.settled(amount_fen, self.day(at))
         elif before == "settled" and after == "returned":
@@ -109,7 +109,7 @@ class ForecastingAgent:
 
     def forget(self, treasury_code: str, payment_id: str) -> None:
         """A released id the validation agent did not hold after all: no cash promised for it."""
-        self.book(treasury_code).pending.pop(payment_id, None)
+        self.book(treasury_code).unpromise(payment_id)
 
     def releasable(self, treasury_code: str, at: datetime) -> list[str]:
         """Held payments cash now allows, in arrival order (already counted as accepted)."""

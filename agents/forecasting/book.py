@@ -6,6 +6,7 @@ announced as scheduled first) and *unscheduled* ones (what the calendar model le
 payments are unscheduled outflows on their settlement date.
 """
 
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from fractions import Fraction
@@ -60,9 +61,19 @@ class CashBook:
     plans: dict[str, Plan] = field(default_factory=dict)
     seen: dict[str, date] = field(default_factory=dict)
     pending: dict[str, tuple[int, bool]] = field(default_factory=dict)  # payment_id -> (fen, 三保)
+    pending_total: int = 0
+    pending_sanbao: int = 0
     held: dict[str, int] = field(default_factory=dict)  # payment_id -> fen, insertion = arrival order
     profile: Profile | None = None
     fitted_on: date | None = None
+    # Running total of all outflows from `out_from` on (the coverage ratio's window slides daily).
+    out_sum: int = 0
+    out_from: date | None = None
+    out_slid: bool = False
+    # R007: unscheduled outflow of each statement day in the trailing window, with exact sums.
+    spikes: deque[tuple[date, int]] = field(default_factory=deque)
+    spike_sum: int = 0
+    spike_squares: int = 0
 
     def _day(self, day: date) -> Day:
         if self.first_day is None or day < self.first_day:
@@ -86,6 +97,8 @@ class CashBook:
         self.seen[flow.flow_id] = flow.value_date
         planned = self.plans.pop(flow.flow_id, None) is not None
         day = self._day(flow.value_date)
+        if not inflow:
+            self._out(flow.value_date, flow.amount)
         if inflow:
             self.since_statement += flow.amount
             if planned:
@@ -102,7 +115,32 @@ class CashBook:
 
     def settled(self, amount: int, day: date) -> None:
         self._day(day).outflow += amount
+        self._out(day, amount)
         self.since_statement -= amount
+
+    def promise(self, payment_id: str, amount: int, sanbao: bool) -> None:
+        """An accepted payment not yet settled."""
+        self.unpromise(payment_id)
+        self.pending[payment_id] = (amount, sanbao)
+        self.pending_total += amount
+        if sanbao:
+            self.pending_sanbao += amount
+
+    def unpromise(self, payment_id: str) -> None:
+        found = self.pending.pop(payment_id, None)
+        if found is not None:
+            self.pending_total -= found[0]
+            if found[1]:
+                self.pending_sanbao -= found[0]
+
+    def _out(self, day: date, amount: int) -> None:
+        if self.out_from is None:
+            self.out_from = day
+        if day >= self.out_from:
+            self.out_sum += amount
+        elif not self.out_slid:  # history reaching further back before the window ever moved
+            self.out_from = day
+            self.out_sum += amount
 
     def returned_after_settlement(self, amount: int, day: date) -> None:
         self._day(day).inflow += amount
@@ -119,7 +157,7 @@ class CashBook:
 
     def committed(self) -> int:
         """Accepted payments not yet settled: cash already promised."""
-        return sum(amount for amount, _ in self.pending.values())
+        return self.pending_total
 
     def sanbao_due(self, today: date, horizon: int) -> int:
         """三保 outflows due from today through the horizon: scheduled ones not yet happened, plus
@@ -128,7 +166,7 @@ class CashBook:
         scheduled = sum(
             -p.signed for p in self.plans.values() if p.sanbao and p.signed < 0 and today <= p.value_date <= end
         )
-        return scheduled + sum(amount for amount, sanbao in self.pending.values() if sanbao)
+        return scheduled + self.pending_sanbao
 
     def history_window(self, as_of: date, rules: ForecastRules) -> int | None:
         """Days of history behind `as_of` used for averages (≤ history_days); None if too short."""
@@ -140,25 +178,27 @@ class CashBook:
     def monthly_outflow(self, as_of: date, rules: ForecastRules) -> Fraction | None:
         """Mean monthly outflow over the trailing window: its daily mean x 365/12."""
         window = self.history_window(as_of, rules)
-        if window is None:
+        if window is None or self.out_from is None:
             return None
-        total = 0
-        for offset in range(window):
-            day = self.days.get(as_of - timedelta(days=offset))
-            if day is not None:
-                total += day.total_out
-        return Fraction(total * 365, 12 * window)
+        start = as_of - timedelta(days=window - 1)
+        while self.out_from < start:  # slide: the days leaving the window leave the sum
+            leaving = self.days.get(self.out_from)
+            if leaving is not None:
+                self.out_sum -= leaving.total_out
+            self.out_from += timedelta(days=1)
+            self.out_slid = True
+        return Fraction(self.out_sum * 365, 12 * window)
 
     def series(self, as_of: date, rules: ForecastRules) -> tuple[date, list[float], list[float]]:
         """Unscheduled inflows and outflows per calendar day over the learning window."""
         window = self.history_window(as_of, rules) or (as_of - (self.first_day or as_of)).days + 1
         first = as_of - timedelta(days=window - 1)
-        ins: list[float] = []
-        outs: list[float] = []
-        for offset in range(window):
-            day = self.days.get(first + timedelta(days=offset))
-            ins.append(float(day.inflow) if day else 0.0)
-            outs.append(float(day.outflow) if day else 0.0)
+        ins, outs = [0.0] * window, [0.0] * window
+        base = first.toordinal()
+        for day, flows in self.days.items():
+            i = day.toordinal() - base
+            if 0 <= i < window:
+                ins[i], outs[i] = float(flows.inflow), float(flows.outflow)
         return first, ins, outs
 
     def prune(self, as_of: date, keep_days: int) -> None:

@@ -1,14 +1,14 @@
 """Quantiles from the forecaster's own backtest: residuals of past forecasts, per horizon.
 
-Every forecast point is remembered until its date's balance statement arrives; the residual
-(actual balance - point forecast) joins that horizon's window. P10/P50/P90 are the point plus
+Every forecast's point path is remembered for the horizon; when a day's balance statement
+arrives, the residual (actual balance - point forecast) of each path that forecast that day
+joins the window of its horizon. P10/P50/P90 are the point plus
 the window's 10th/50th/90th percentile, so the bands are as wide as this treasury's errors have
 really been at that horizon, and the P50 absorbs any bias of the point. Until a horizon has
 enough residuals, a cold-start spread stands in: the model's daily error grown with sqrt(h).
 """
 
 from collections import deque
-from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import date
 from math import floor, sqrt
@@ -28,12 +28,13 @@ def percentile(ordered: list[float], share: float) -> float:
 
 @dataclass(slots=True)
 class Calibration:
-    """Open forecast points by target date, residual windows and the bands they give."""
+    """Recent forecasts' point paths, residual windows per horizon, and the bands they give."""
 
     horizon: int
     keep: int
     needed: int
-    open_points: MutableMapping[date, list[tuple[int, float]]] = field(default_factory=dict)
+    # (forecast day, point forecasts for the days after it), oldest first.
+    paths: deque[tuple[date, list[float]]] = field(default_factory=deque)
     residuals: list[deque[float]] = field(init=False)
     bands: list[Band] = field(init=False)
 
@@ -41,15 +42,19 @@ class Calibration:
         self.residuals = [deque(maxlen=self.keep) for _ in range(self.horizon + 1)]
         self.bands = [(0.0, 0.0, 0.0)] * (self.horizon + 1)
 
-    def remember(self, target: date, horizon: int, point: float) -> None:
-        self.open_points.setdefault(target, []).append((horizon, point))
+    def remember(self, as_of: date, points: list[float]) -> None:
+        """The point forecasts for the days after `as_of` (horizon 1, 2, ...)."""
+        self.paths.append((as_of, points))
 
     def observe(self, day: date, balance: int) -> None:
-        """A balance statement: score the points made for this day; forget older ones."""
-        for horizon, point in self.open_points.pop(day, ()):
-            self.residuals[horizon].append(balance - point)
-        for stale in [d for d in self.open_points if d < day]:
-            del self.open_points[stale]  # days without a statement (weekends) are never scored
+        """A balance statement: score every remembered forecast that made a point for this day."""
+        paths = self.paths
+        while paths and (day - paths[0][0]).days > self.horizon:
+            paths.popleft()
+        for as_of, points in paths:
+            h = (day - as_of).days
+            if 1 <= h <= len(points):
+                self.residuals[h].append(balance - points[h - 1])
 
     def recalibrate(self, daily_sigma: float) -> None:
         """Recompute every horizon's band (at refit time: sorting is the costly part)."""

@@ -7,31 +7,33 @@ balance(d) = statement + scheduled flows up to d + accepted-unsettled payments (
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from itertools import accumulate
+from typing import NamedTuple
 
 from agents.config import RulesConfig
 from agents.forecasting.book import CashBook
 from agents.forecasting.profile import fit_profile
 
 
-@dataclass(frozen=True, slots=True)
-class Point:
-    """One day of the path, in fen; `known` is that day's scheduled net flow."""
+class Point(NamedTuple):
+    """One day of the path, in fen."""
 
     day: date
     p10: int
     p50: int
     p90: int
-    debt_service: int
-    sanbao_out: int
 
 
 @dataclass(frozen=True, slots=True)
 class Path:
-    """The balance now and the next `horizon` days."""
+    """The balance now and the next `horizon` days, with the scheduled debt service and 三保
+    outflows by date."""
 
     as_of: date
     balance: int
     points: tuple[Point, ...]
+    debt_service: dict[date, int]
+    sanbao_out: dict[date, int]
 
 
 def refit(book: CashBook, as_of: date, rules: RulesConfig) -> None:
@@ -58,18 +60,30 @@ def project(book: CashBook, as_of: date, balance: int, horizon: int, remember: b
                 debt[plan.value_date] = debt.get(plan.value_date, 0) - plan.signed
             if plan.sanbao and plan.signed < 0:
                 sanbao[plan.value_date] = sanbao.get(plan.value_date, 0) - plan.signed
-    first = as_of + timedelta(days=1)
+    days = days_after(as_of, horizon)
     # Accepted payments leave within days; counted on day 1, the cautious side.
-    known[first] = known.get(first, 0) - book.committed()
+    known[days[0]] = known.get(days[0], 0) - book.committed()
     profile, bands = book.profile, book.calibration.bands
-    level = float(balance)
-    points: list[Point] = []
-    for h in range(1, horizon + 1):
-        day = as_of + timedelta(days=h)
-        level += known.get(day, 0) + (profile.net(day) if profile is not None else 0.0)
-        low, mid, high = bands[h]
-        if remember:
-            book.calibration.remember(day, h, level)
-        points.append(Point(day, round(level + low), round(level + mid), round(level + high),
-                            debt.get(day, 0), sanbao.get(day, 0)))
-    return Path(as_of, balance, tuple(points))
+    nets = [profile.net(day) for day in days] if profile is not None else [0.0] * horizon
+    levels = list(accumulate([known.get(day, 0) + net for day, net in zip(days, nets, strict=True)],
+                             initial=float(balance)))[1:]
+    if remember:
+        book.calibration.remember(as_of, levels)
+    points = tuple(
+        Point(day, round(level + low), round(level + mid), round(level + high))
+        for day, level, (low, mid, high) in zip(days, levels, bands[1:], strict=True)
+    )
+    return Path(as_of, balance, points, debt, sanbao)
+
+
+_DAYS: dict[tuple[date, int], tuple[date, ...]] = {}
+
+
+def days_after(as_of: date, horizon: int) -> tuple[date, ...]:
+    """The `horizon` calendar days after `as_of` (shared by every treasury forecasting that day)."""
+    found = _DAYS.get((as_of, horizon))
+    if found is None:
+        if len(_DAYS) > 4096:
+            _DAYS.clear()
+        found = _DAYS[(as_of, horizon)] = tuple(as_of + timedelta(days=h) for h in range(1, horizon + 1))
+    return found

@@ -25,7 +25,7 @@ def _headroom(book: CashBook, today: date, rules: RulesConfig) -> tuple[int, int
     position = book.position
     if position is None:
         return None
-    other_pending = sum(amount for amount, sanbao in book.pending.values() if not sanbao)
+    other_pending = book.pending_total - book.pending_sanbao
     left = position - other_pending - sum(book.held.values())
     return left, book.sanbao_due(today, rules.cash.horizon_days)
 
@@ -55,6 +55,6 @@ def releasable(book: CashBook, today: date, rules: RulesConfig) -> list[str]:
         if room is None or room[0] - amount < room[1]:
             book.held = {payment_id: amount, **book.held}  # back at the head: it still does not fit
             break
-        book.pending[payment_id] = (amount, False)
+        book.promise(payment_id, amount, False)
         released.append(payment_id)
     return released

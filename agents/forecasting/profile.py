@@ -10,13 +10,13 @@ is followed. Floats are fine here: this is statistics; money leaves the forecast
 
 import calendar
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from math import sqrt
 
 # Pseudo-observations pulling a factor towards 1 (a level seen only a few times stays modest).
 _SHRINK = 2.0
-_ROUNDS = 4
+_ROUNDS = 3
 
 
 def day_of_month_class(day: date) -> int:
@@ -26,8 +26,18 @@ def day_of_month_class(day: date) -> int:
     return 31 - to_end if to_end < 3 else day.day
 
 
+# Calendar keys by date: a forecaster asks for the same few hundred dates again and again.
+_KEYS: dict[date, tuple[int, int, int]] = {}
+_KEYS_MAX = 100_000
+
+
 def _keys(day: date) -> tuple[int, int, int]:
-    return day.weekday(), day_of_month_class(day), day.month
+    found = _KEYS.get(day)
+    if found is None:
+        if len(_KEYS) >= _KEYS_MAX:
+            _KEYS.clear()
+        found = _KEYS[day] = (day.weekday(), day_of_month_class(day), day.month)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,20 +67,22 @@ def fit_series(days: Sequence[date], values: Sequence[float], level_days: int) -
     sizes = (7, 32, 13)
     factors = [[1.0] * size for size in sizes]
     actual = [[0.0] * size for size in sizes]
+    count = [[0] * size for size in sizes]
     for which in range(3):
         for key, value in zip(keys[which], values, strict=True):
             actual[which][key] += value
+            count[which][key] += 1
     for _ in range(_ROUNDS):
         for which, size in enumerate(sizes):
             # What the other two factors predict for each level of this one.
             a, b = (k for k in range(3) if k != which)
             fa, fb, ka, kb = factors[a], factors[b], keys[a], keys[b]
-            fitted, count = [0.0] * size, [0] * size
+            fitted = [0.0] * size
             for key, i, j in zip(keys[which], ka, kb, strict=True):
                 fitted[key] += fa[i] * fb[j]
-                count[key] += 1
             # Shrunk towards 1 by pseudo-days at the level's own mean prediction.
-            prior = [mean * fitted[k] / count[k] * _SHRINK if count[k] else 0.0 for k in range(size)]
+            counts = count[which]
+            prior = [mean * fitted[k] / counts[k] * _SHRINK if counts[k] else 0.0 for k in range(size)]
             factors[which] = [
                 (actual[which][k] + prior[k]) / (mean * fitted[k] + prior[k]) if prior[k] > 0 else 1.0
                 for k in range(size)
@@ -89,10 +101,14 @@ class Profile:
     inflow: Series
     outflow: Series
     daily_sigma: float
+    _net: dict[date, float] = field(default_factory=dict, compare=False, repr=False)
 
     def net(self, day: date) -> float:
-        """Expected unscheduled net flow of a day (inflow - outflow), fen."""
-        return self.inflow.expect(day) - self.outflow.expect(day)
+        """Expected unscheduled net flow of a day (inflow - outflow), fen; remembered per day."""
+        found = self._net.get(day)
+        if found is None:
+            found = self._net[day] = self.inflow.expect(day) - self.outflow.expect(day)
+        return found
 
 
 def fit_profile(first: date, inflow: Sequence[float], outflow: Sequence[float], level_days: int) -> Profile:

@@ -79,12 +79,15 @@ def path_signals(book: CashBook, path: Path, floor: int | None, at: datetime, ru
         out.append(_signal("R002", book, at, r002, severity))
     out.append(_signal("R005", book, at, _sanbao_gap(book, path, rules)))
     r006 = None
-    for p in path.points:
-        if p.debt_service and p.p50 + p.debt_service < p.debt_service:
-            available = p.p50 + p.debt_service
-            r006 = {"date": p.day.isoformat(), "value": format_fen(available),
-                    "debt_service": format_fen(p.debt_service), "shortfall": format_fen(p.debt_service - available)}
-            break
+    if path.debt_service:
+        for p in path.points:
+            debt = path.debt_service.get(p.day, 0)
+            # The balance that day before the debt service is paid (its other flows included).
+            available = p.p50 + debt
+            if debt and available < debt:
+                r006 = {"date": p.day.isoformat(), "value": format_fen(available),
+                        "debt_service": format_fen(debt), "shortfall": format_fen(debt - available)}
+                break
     out.append(_signal("R006", book, at, r006))
     return out
 
@@ -92,10 +95,14 @@ def path_signals(book: CashBook, path: Path, floor: int | None, at: datetime, ru
 def _sanbao_gap(book: CashBook, path: Path, rules: RulesConfig) -> dict[str, Any] | None:
     """The first day whose forecast balance is below the 三保 outflows still due in the horizon
     after it (today: the balance against everything due in the next `horizon_days`)."""
-    due = sum(p.sanbao_out for p in path.points) + sum(a for a, sanbao in book.pending.values() if sanbao)
+    sanbao = path.sanbao_out
+    end = path.points[-1].day if path.points else path.as_of
+    due = sum(fen for day, fen in sanbao.items() if day <= end) + book.pending_sanbao
+    if due <= 0:
+        return None
     checks = [(path.as_of, path.balance, due)]
     for p in path.points:
-        due -= p.sanbao_out
+        due -= sanbao.get(p.day, 0)
         checks.append((p.day, p.p50, due))
     for day, value, still_due in checks:
         if still_due > 0 and value < still_due:
@@ -105,20 +112,31 @@ def _sanbao_gap(book: CashBook, path: Path, rules: RulesConfig) -> dict[str, Any
 
 
 def spike_signal(book: CashBook, day: date, at: datetime, rules: RulesConfig) -> AlertSignal | None:
-    """R007: the day's unscheduled outflow above the trailing active days' mean + k sigma."""
+    """R007: the day's unscheduled outflow above the trailing statement days' mean + k sigma.
+
+    The window's sums are kept exactly in integers as the days come (one step per statement).
+    """
     today = book.days.get(day)
     if today is None:
         return None
-    window = rules.cash.spike_window_days
-    values = [d.outflow for offset in range(1, window + 1) if (d := book.days.get(day - timedelta(days=offset)))]
-    if len(values) < rules.forecast.spike_min_days:
+    window_start = day - timedelta(days=rules.cash.spike_window_days)
+    spikes = book.spikes
+    while spikes and spikes[0][0] < window_start:
+        _, old = spikes.popleft()
+        book.spike_sum -= old
+        book.spike_squares -= old * old
+    n, total, squares = len(spikes), book.spike_sum, book.spike_squares
+    spikes.append((day, today.outflow))
+    book.spike_sum += today.outflow
+    book.spike_squares += today.outflow * today.outflow
+    if n < rules.forecast.spike_min_days:
         return None
-    mean = sum(values) / len(values)
-    sigma = sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    mean = total / n
+    sigma = sqrt(max(0, squares * n - total * total)) / n
     limit = mean + rules.cash.spike_sigmas * sigma
     evidence = None
     if today.outflow > limit:
-        evidence = {"date": day.isoformat(), "outflow": format_fen(today.outflow), "window_days": window,
-                    "sigmas": rules.cash.spike_sigmas, "mean": format_fen(round(mean)),
-                    "threshold": format_fen(round(limit))}
+        evidence = {"date": day.isoformat(), "outflow": format_fen(today.outflow),
+                    "window_days": rules.cash.spike_window_days, "sigmas": rules.cash.spike_sigmas,
+                    "mean": format_fen(round(mean)), "threshold": format_fen(round(limit))}
     return _signal("R007", book, at, evidence)
