@@ -27,6 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--quiet", action="store_true", help="no progress and no summary")
     replay.add_argument("--db", action="store_true", help="also write the outputs to PostgreSQL at DATABASE_URL")
 
+    backtest = commands.add_parser("backtest", help="replay a file; score its cash forecasts per horizon against "
+                                                    "a naive forecast (the last balance carried forward)")
+    backtest.add_argument("file", type=Path, help="input JSON-lines file")
+
     commands.add_parser("migrate", help="apply the SQL migrations to the database at DATABASE_URL")
 
     worker = commands.add_parser("worker", help="run a faust worker on Kafka (KAFKA_BOOTSTRAP_SERVERS)")
@@ -113,6 +117,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings()
         if args.command == "replay":
             _replay(args.file, args.out, settings, args.quiet, db=args.db)
+        elif args.command == "backtest":
+            from stream.backtest import backtest_file, report
+
+            engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes)
+            print(report(backtest_file(args.file, engine)))
         elif args.command == "migrate":
             from stream.store.wiring import run_migrations
 

@@ -1,9 +1,9 @@
-"""The calendar model of unscheduled flows: level x weekday x day-of-month x month, per direction.
+"""The calendar model of unscheduled flows: level x weekday x day-of-month x season, per direction.
 
 Unscheduled inflows (tax and other revenue) and outflows (ordinary spending, settled payments)
 are each modelled as `level * weekday[d] * day_of_month[d] * month[d]`, fitted by iterative
 proportional fitting on the treasury's own history. Multiplicative factors let a closed weekend
-be zero while the 15th (tax-payment day), the month's last days and December scale the working
+be zero while the 15th (tax-payment day), the month's last days and the year-end scale the working
 days. The level is re-estimated on the recent days only, so a treasury whose flows grow or shrink
 is followed. Floats are fine here: this is statistics; money leaves the forecaster as int fen.
 """
@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from math import sqrt
 
 # Pseudo-observations pulling a factor towards 1 (a level seen only a few times stays modest).
-_SHRINK = 2.0
+_SHRINK = 0.5
 _ROUNDS = 3
 
 
@@ -31,12 +31,23 @@ _KEYS: dict[date, tuple[int, int, int]] = {}
 _KEYS_MAX = 100_000
 
 
+def season(day: date) -> int:
+    """0 for January-November, 1 for December up to the 19th, 2 for the year's last 12 days.
+
+    A factor per month would have one or two observations a year and chase noise; the season
+    that matters to a treasury is the year-end rush, whose size the model learns.
+    """
+    if day.month != 12:
+        return 0
+    return 2 if day.day >= 20 else 1
+
+
 def _keys(day: date) -> tuple[int, int, int]:
     found = _KEYS.get(day)
     if found is None:
         if len(_KEYS) >= _KEYS_MAX:
             _KEYS.clear()
-        found = _KEYS[day] = (day.weekday(), day_of_month_class(day), day.month)
+        found = _KEYS[day] = (day.weekday(), day_of_month_class(day), season(day))
     return found
 
 
@@ -47,11 +58,11 @@ class Series:
     level: float
     weekday: tuple[float, ...]  # 7
     day_of_month: tuple[float, ...]  # index 1..31
-    month: tuple[float, ...]  # index 1..12
+    season: tuple[float, ...]  # see season()
 
     def shape(self, day: date) -> float:
-        wd, dom, month = _keys(day)
-        return self.weekday[wd] * self.day_of_month[dom] * self.month[month]
+        wd, dom, part = _keys(day)
+        return self.weekday[wd] * self.day_of_month[dom] * self.season[part]
 
     def expect(self, day: date) -> float:
         return self.level * self.shape(day)
@@ -62,9 +73,9 @@ def fit_series(days: Sequence[date], values: Sequence[float], level_days: int) -
     n = len(values)
     mean = sum(values) / n if n else 0.0
     if mean <= 0:
-        return Series(0.0, (1.0,) * 7, (1.0,) * 32, (1.0,) * 13)
+        return Series(0.0, (1.0,) * 7, (1.0,) * 32, (1.0,) * 3)
     keys = list(zip(*[_keys(d) for d in days], strict=True))  # three columns of level indices
-    sizes = (7, 32, 13)
+    sizes = (7, 32, 3)
     factors = [[1.0] * size for size in sizes]
     actual = [[0.0] * size for size in sizes]
     count = [[0] * size for size in sizes]
@@ -91,7 +102,7 @@ def fit_series(days: Sequence[date], values: Sequence[float], level_days: int) -
     recent = range(max(0, n - level_days), n)
     shape_sum = sum(shaped.shape(days[i]) for i in recent)
     level = sum(values[i] for i in recent) / shape_sum if shape_sum > 0 else mean
-    return Series(level, shaped.weekday, shaped.day_of_month, shaped.month)
+    return Series(level, shaped.weekday, shaped.day_of_month, shaped.season)
 
 
 @dataclass(frozen=True, slots=True)
