@@ -28,7 +28,9 @@ def feed_day(agent: ForecastingAgent, n: int, balance: str, inflow: str | None =
     return out + agent.on_balance(make_balance(balance=balance, as_of=f"{d}T17:30:00+08:00"))
 
 
-def feed_history(agent: ForecastingAgent, days: int, balance: str = "15000.00", **flows: str | None) -> list[ForecastOut]:
+def feed_history(
+    agent: ForecastingAgent, days: int, balance: str = "15000.00", **flows: str | None
+) -> list[ForecastOut]:
     """`days` identical days (inflow = outflow = 1000.00 unless told): a flat, exactly known history."""
     out: list[ForecastOut] = []
     for n in range(days):
