@@ -181,9 +181,17 @@ FLOW_DEFAULTS: dict[str, Any] = {
 }
 
 
+def balance_data(**overrides: Any) -> dict[str, Any]:
+    return _merged(BALANCE_DEFAULTS, overrides)
+
+
+def flow_data(**overrides: Any) -> dict[str, Any]:
+    return _merged(FLOW_DEFAULTS, overrides)
+
+
 def make_balance(**overrides: Any) -> TreasuryBalance:
-    return TreasuryBalance.model_validate_json(orjson.dumps(_merged(BALANCE_DEFAULTS, overrides)))
+    return TreasuryBalance.model_validate_json(orjson.dumps(balance_data(**overrides)))
 
 
 def make_flow(**overrides: Any) -> TreasuryFlow:
-    return TreasuryFlow.model_validate_json(orjson.dumps(_merged(FLOW_DEFAULTS, overrides)))
+    return TreasuryFlow.model_validate_json(orjson.dumps(flow_data(**overrides)))
