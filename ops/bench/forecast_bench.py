@@ -24,7 +24,7 @@ import orjson
 from agents.config import default_rules_text, parse_rules
 from agents.forecasting.agent import ForecastingAgent
 from models.codec import decode_line
-from models.inputs import TreasuryBalance, TreasuryFlow
+from models.inputs import TreasuryBalance
 from models.outputs import Forecast
 from stream.demo.cash_history import cash_history
 
