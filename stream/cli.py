@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="write a generated region's event stream to a file")
     generate.add_argument("file", type=Path, help="output JSON-lines file")
     _scenario_options(generate)
+    generate.add_argument("--cash-history", action="store_true",
+                          help="instead: two years of one treasury's flows and balances (for `backtest`)")
 
     demo = commands.add_parser("demo", help="generate a realistic region and run it through the embedded engine")
     demo.add_argument("--out", type=Path, default=None, help="keep the scenario and outputs here (default: a temp dir)")
@@ -137,9 +139,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             produce(args.file, settings, quiet=args.quiet)
         elif args.command == "generate":
-            from stream.demo.generator import write_scenario
+            if args.cash_history:
+                from stream.demo.cash_history import cash_history
 
-            count = write_scenario(args.file, seed=args.seed, payments=args.payments)
+                lines = cash_history(seed=args.seed)
+                args.file.write_bytes(b"".join(lines))
+                count = len(lines)
+            else:
+                from stream.demo.generator import write_scenario
+
+                count = write_scenario(args.file, seed=args.seed, payments=args.payments)
             print(f"wrote {count:,} events to {args.file}")
         elif args.command == "demo":
             _demo(args, settings)

@@ -74,3 +74,9 @@ def test_backtest_prints_every_horizon(tmp_path: Path, capsys: pytest.CaptureFix
 def test_backtest_of_a_missing_file_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["backtest", str(tmp_path / "nope.jsonl")]) == 1
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_generate_writes_the_cash_history_for_backtest(tmp_path: Path) -> None:
+    path = tmp_path / "cash.jsonl"
+    assert main(["generate", str(path), "--cash-history", "--seed", "2"]) == 0
+    assert path.read_bytes() == b"".join(cash_history(seed=2))
