@@ -66,9 +66,7 @@ class ForecastingAgent:
         out: list[ForecastOut] = [_forecast(book.code, path, monthly, floor)]
         out += balance_signals(book, statement.balance, monthly, at, self.rules)
         out += path_signals(book, path, floor, at, self.rules)
-        spike = spike_signal(book, day, at, self.rules)
-        if spike is not None:
-            out.append(spike)
+        out += spike_signal(book, day, at, self.rules)
         return out
 
     def on_flow(self, flow: TreasuryFlow) -> list[ForecastOut]:

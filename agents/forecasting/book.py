@@ -74,6 +74,7 @@ class CashBook:
     spikes: deque[tuple[date, int]] = field(default_factory=deque)
     spike_sum: int = 0
     spike_squares: int = 0
+    raised: set[str] = field(default_factory=set)  # R-codes whose condition was last seen holding
 
     def _day(self, day: date) -> Day:
         if self.first_day is None or day < self.first_day:

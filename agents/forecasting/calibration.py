@@ -33,8 +33,8 @@ class Calibration:
     horizon: int
     keep: int
     needed: int
-    # (forecast day, point forecasts for the days after it), oldest first.
-    paths: deque[tuple[date, list[float]]] = field(default_factory=deque)
+    # (forecast day's ordinal, point forecasts for the days after it), oldest first.
+    paths: deque[tuple[int, list[float]]] = field(default_factory=deque)
     residuals: list[deque[float]] = field(init=False)
     bands: list[Band] = field(init=False)
 
@@ -44,17 +44,17 @@ class Calibration:
 
     def remember(self, as_of: date, points: list[float]) -> None:
         """The point forecasts for the days after `as_of` (horizon 1, 2, ...)."""
-        self.paths.append((as_of, points))
+        self.paths.append((as_of.toordinal(), points))
 
     def observe(self, day: date, balance: int) -> None:
         """A balance statement: score every remembered forecast that made a point for this day."""
-        paths = self.paths
-        while paths and (day - paths[0][0]).days > self.horizon:
+        paths, today, residuals = self.paths, day.toordinal(), self.residuals
+        while paths and today - paths[0][0] > self.horizon:
             paths.popleft()
         for as_of, points in paths:
-            h = (day - as_of).days
+            h = today - as_of
             if 1 <= h <= len(points):
-                self.residuals[h].append(balance - points[h - 1])
+                residuals[h].append(balance - points[h - 1])
 
     def recalibrate(self, daily_sigma: float) -> None:
         """Recompute every horizon's band (at refit time: sorting is the costly part)."""

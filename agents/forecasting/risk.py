@@ -22,11 +22,17 @@ def coverage_text(ratio: Fraction) -> str:
 
 
 def _signal(code: str, book: CashBook, at: datetime, evidence: dict[str, Any] | None,
-            severity: Severity | None = None) -> AlertSignal:
+            severity: Severity | None = None) -> list[AlertSignal]:
+    """The condition's signal: raised with its evidence, or cleared, but only if it was raised (a
+    clearing signal for a condition never raised would be one more no-op for the alert book)."""
     if evidence is None:
-        return AlertSignal(code, "treasury", book.code, at, active=False)
-    return AlertSignal(code, "treasury", book.code, at, {"treasury_code": book.code, **evidence},
-                       severity=severity)
+        if code not in book.raised:
+            return []
+        book.raised.discard(code)
+        return [AlertSignal(code, "treasury", book.code, at, active=False)]
+    book.raised.add(code)
+    return [AlertSignal(code, "treasury", book.code, at, {"treasury_code": book.code, **evidence},
+                        severity=severity)]
 
 
 def floor_of(monthly: Fraction | None, rules: RulesConfig) -> int | None:
@@ -45,7 +51,7 @@ def balance_signals(book: CashBook, balance: int, monthly: Fraction | None, at: 
     r001 = None
     if balance < floor:
         r001 = {"balance": format_fen(balance), "floor": format_fen(floor), "shortfall": format_fen(floor - balance)}
-    out = [_signal("R001", book, at, r001)]
+    out = _signal("R001", book, at, r001)
     cash = rules.cash
     ratio = Fraction(balance) / monthly if monthly > 0 else None
     low = Fraction(cash.coverage_low_percent, 100)
@@ -57,7 +63,7 @@ def balance_signals(book: CashBook, balance: int, monthly: Fraction | None, at: 
     if ratio is not None and ratio > high:
         r004 = {"coverage_ratio": coverage_text(ratio), "threshold": coverage_text(high),
                 "balance": format_fen(balance), "monthly_outflow": format_fen(int(monthly))}
-    out += [_signal("R003", book, at, r003), _signal("R004", book, at, r004)]
+    out += _signal("R003", book, at, r003) + _signal("R004", book, at, r004)
     return out
 
 
@@ -76,8 +82,8 @@ def path_signals(book: CashBook, path: Path, floor: int | None, at: datetime, ru
                         "days_ahead": (breach.day - path.as_of).days}
                 severity = "warning" if quantile == "p50" else "info"
                 break
-        out.append(_signal("R002", book, at, r002, severity))
-    out.append(_signal("R005", book, at, _sanbao_gap(book, path, rules)))
+        out += _signal("R002", book, at, r002, severity)
+    out += _signal("R005", book, at, _sanbao_gap(book, path, rules))
     r006 = None
     if path.debt_service:
         for p in path.points:
@@ -88,7 +94,7 @@ def path_signals(book: CashBook, path: Path, floor: int | None, at: datetime, ru
                 r006 = {"date": p.day.isoformat(), "value": format_fen(available),
                         "debt_service": format_fen(debt), "shortfall": format_fen(debt - available)}
                 break
-    out.append(_signal("R006", book, at, r006))
+    out += _signal("R006", book, at, r006)
     return out
 
 
@@ -100,25 +106,25 @@ def _sanbao_gap(book: CashBook, path: Path, rules: RulesConfig) -> dict[str, Any
     due = sum(fen for day, fen in sanbao.items() if day <= end) + book.pending_sanbao
     if due <= 0:
         return None
-    checks = [(path.as_of, path.balance, due)]
-    for p in path.points:
-        due -= sanbao.get(p.day, 0)
-        checks.append((p.day, p.p50, due))
-    for day, value, still_due in checks:
-        if still_due > 0 and value < still_due:
-            return {"date": day.isoformat(), "value": format_fen(value), "sanbao_due": format_fen(still_due),
-                    "shortfall": format_fen(still_due - value), "horizon_days": rules.cash.horizon_days}
+    day, value = path.as_of, path.balance
+    for p in (None, *path.points):
+        if p is not None:
+            due -= sanbao.get(p.day, 0)
+            day, value = p.day, p.p50
+        if due > 0 and value < due:
+            return {"date": day.isoformat(), "value": format_fen(value), "sanbao_due": format_fen(due),
+                    "shortfall": format_fen(due - value), "horizon_days": rules.cash.horizon_days}
     return None
 
 
-def spike_signal(book: CashBook, day: date, at: datetime, rules: RulesConfig) -> AlertSignal | None:
+def spike_signal(book: CashBook, day: date, at: datetime, rules: RulesConfig) -> list[AlertSignal]:
     """R007: the day's unscheduled outflow above the trailing statement days' mean + k sigma.
 
     The window's sums are kept exactly in integers as the days come (one step per statement).
     """
     today = book.days.get(day)
     if today is None:
-        return None
+        return []
     window_start = day - timedelta(days=rules.cash.spike_window_days)
     spikes = book.spikes
     while spikes and spikes[0][0] < window_start:
@@ -130,7 +136,7 @@ def spike_signal(book: CashBook, day: date, at: datetime, rules: RulesConfig) ->
     book.spike_sum += today.outflow
     book.spike_squares += today.outflow * today.outflow
     if n < rules.forecast.spike_min_days:
-        return None
+        return []
     mean = total / n
     sigma = sqrt(max(0, squares * n - total * total)) / n
     limit = mean + rules.cash.spike_sigmas * sigma

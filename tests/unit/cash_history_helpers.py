@@ -1,6 +1,6 @@
 """Builders of small, exact treasury histories for the forecasting tests."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from agents.forecasting.agent import ForecastingAgent, ForecastOut
 from alerts.signals import AlertSignal
@@ -49,10 +49,11 @@ def plan(agent: ForecastingAgent, n_recorded: int, n_value: int, kind: str, amou
 
 
 def signal(out: list[ForecastOut], code: str) -> AlertSignal:
-    """The last signal of a code in the outputs (exactly one is expected per evaluation)."""
+    """The last signal of a code in the outputs; none at all reads as a quiet (inactive) one: a
+    condition that was never raised is not cleared again and again."""
     found = [o for o in out if isinstance(o, AlertSignal) and o.code == code]
     if not found:
-        raise AssertionError(f"no {code} signal in {out}")
+        return AlertSignal(code, "treasury", "150100", datetime(1970, 1, 1, tzinfo=UTC), active=False)
     return found[-1]
 
 

@@ -136,3 +136,10 @@ def test_r007_quiet_within_four_sigma(agent: ForecastingAgent) -> None:
 def test_no_floor_rules_before_thirty_days_of_history(agent: ForecastingAgent) -> None:
     out = feed_history(agent, 20, balance="100.00")
     assert not [o for o in out if getattr(o, "code", "") in ("R001", "R002", "R003", "R004", "R007")]
+
+
+def test_a_raised_condition_is_cleared_once_so_its_alert_resolves(agent: ForecastingAgent) -> None:
+    raised = signal(feed_history(agent, 40, balance="2000.00"), "R001")
+    cleared = [o for o in feed_day(agent, 40, "15000.00") if getattr(o, "code", "") == "R001"]
+    assert raised.active and len(cleared) == 1 and not cleared[0].active
+    assert [o for o in feed_day(agent, 41, "15000.00") if getattr(o, "code", "") == "R001"] == []
