@@ -136,7 +136,8 @@ def _forecast(code: str, path: Path, monthly: Fraction | None, floor: int | None
     ratio = None
     if monthly is not None and monthly > 0:
         ratio = round(float(Fraction(path.balance) / monthly), 4)
-    breach = next((p.day for p in path.points if floor is not None and p.p50 < floor), None)
-    points = tuple(trusted(ForecastPoint, date=p.day, p10=p.p10, p50=p.p50, p90=p.p90) for p in path.points)
+    breach = None if floor is None else next((d for d, v in zip(path.days, path.p50, strict=True) if v < floor), None)
+    points = tuple(trusted(ForecastPoint, date=day, p10=low, p50=mid, p90=high)
+                   for day, low, mid, high in zip(path.days, path.p10, path.p50, path.p90, strict=True))
     return trusted(Forecast, treasury_code=code, as_of=path.as_of, coverage_ratio=ratio, points=points,
                    breach_date=breach)

@@ -8,30 +8,23 @@ balance(d) = statement + scheduled flows up to d + accepted-unsettled payments (
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import accumulate
-from typing import NamedTuple
 
 from agents.config import RulesConfig
 from agents.forecasting.book import CashBook
 from agents.forecasting.profile import fit_profile
 
 
-class Point(NamedTuple):
-    """One day of the path, in fen."""
-
-    day: date
-    p10: int
-    p50: int
-    p90: int
-
-
 @dataclass(frozen=True, slots=True)
 class Path:
-    """The balance now and the next `horizon` days, with the scheduled debt service and 三保
-    outflows by date."""
+    """The balance now and the next `horizon` days (P10/P50/P90 in fen, day by day), with the
+    scheduled debt service and 三保 outflows by date."""
 
     as_of: date
     balance: int
-    points: tuple[Point, ...]
+    days: tuple[date, ...]
+    p10: list[int]
+    p50: list[int]
+    p90: list[int]
     debt_service: dict[date, int]
     sanbao_out: dict[date, int]
 
@@ -69,11 +62,12 @@ def project(book: CashBook, as_of: date, balance: int, horizon: int, remember: b
                              initial=float(balance)))[1:]
     if remember:
         book.calibration.remember(as_of, levels)
-    points = tuple(
-        Point(day, round(level + low), round(level + mid), round(level + high))
-        for day, level, (low, mid, high) in zip(days, levels, bands[1:], strict=True)
-    )
-    return Path(as_of, balance, points, debt, sanbao)
+    low, mid, high = zip(*bands[1:horizon + 1], strict=True)
+    return Path(as_of, balance, days,
+                [round(level + b) for level, b in zip(levels, low, strict=True)],
+                [round(level + b) for level, b in zip(levels, mid, strict=True)],
+                [round(level + b) for level, b in zip(levels, high, strict=True)],
+                debt, sanbao)
 
 
 _DAYS: dict[tuple[date, int], tuple[date, ...]] = {}

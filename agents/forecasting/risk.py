@@ -73,25 +73,25 @@ def path_signals(book: CashBook, path: Path, floor: int | None, at: datetime, ru
     if floor is not None:
         r002: dict[str, Any] | None = None
         severity: Severity | None = None
-        for quantile in ("p50", "p10"):
-            breach = next((p for p in path.points if getattr(p, quantile) < floor), None)
-            if breach is not None:
-                value = getattr(breach, quantile)
-                r002 = {"date": breach.day.isoformat(), "value": format_fen(value), "floor": format_fen(floor),
+        for quantile, values in (("p50", path.p50), ("p10", path.p10)):
+            i = next((i for i, value in enumerate(values) if value < floor), None)
+            if i is not None:
+                day, value = path.days[i], values[i]
+                r002 = {"date": day.isoformat(), "value": format_fen(value), "floor": format_fen(floor),
                         "shortfall": format_fen(floor - value), "quantile": quantile,
-                        "days_ahead": (breach.day - path.as_of).days}
+                        "days_ahead": (day - path.as_of).days}
                 severity = "warning" if quantile == "p50" else "info"
                 break
         out += _signal("R002", book, at, r002, severity)
     out += _signal("R005", book, at, _sanbao_gap(book, path, rules))
     r006 = None
     if path.debt_service:
-        for p in path.points:
-            debt = path.debt_service.get(p.day, 0)
+        for day, p50 in zip(path.days, path.p50, strict=True):
+            debt = path.debt_service.get(day, 0)
             # The balance that day before the debt service is paid (its other flows included).
-            available = p.p50 + debt
+            available = p50 + debt
             if debt and available < debt:
-                r006 = {"date": p.day.isoformat(), "value": format_fen(available),
+                r006 = {"date": day.isoformat(), "value": format_fen(available),
                         "debt_service": format_fen(debt), "shortfall": format_fen(debt - available)}
                 break
     out += _signal("R006", book, at, r006)
@@ -102,15 +102,15 @@ def _sanbao_gap(book: CashBook, path: Path, rules: RulesConfig) -> dict[str, Any
     """The first day whose forecast balance is below the 三保 outflows still due in the horizon
     after it (today: the balance against everything due in the next `horizon_days`)."""
     sanbao = path.sanbao_out
-    end = path.points[-1].day if path.points else path.as_of
+    end = path.days[-1] if path.days else path.as_of
     due = sum(fen for day, fen in sanbao.items() if day <= end) + book.pending_sanbao
     if due <= 0:
         return None
     day, value = path.as_of, path.balance
-    for p in (None, *path.points):
-        if p is not None:
-            due -= sanbao.get(p.day, 0)
-            day, value = p.day, p.p50
+    for i in range(-1, len(path.days)):
+        if i >= 0:
+            day, value = path.days[i], path.p50[i]
+            due -= sanbao.get(day, 0)
         if due > 0 and value < due:
             return {"date": day.isoformat(), "value": format_fen(value), "sanbao_due": format_fen(due),
                     "shortfall": format_fen(due - value), "horizon_days": rules.cash.horizon_days}

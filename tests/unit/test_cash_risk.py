@@ -10,7 +10,7 @@ from agents.config import RulesConfig
 from agents.forecasting.agent import ForecastingAgent
 from agents.forecasting.book import CashBook
 from agents.forecasting.calibration import Calibration
-from agents.forecasting.forecaster import Path, Point
+from agents.forecasting.forecaster import Path
 from agents.forecasting.risk import path_signals
 from tests.unit.cash_history_helpers import day_of, feed_day, feed_history, plan, signal
 
@@ -80,10 +80,11 @@ def test_r002_comes_the_day_a_breach_enters_the_horizon(agent: ForecastingAgent)
 def test_r002_is_info_when_only_the_p10_breaches(rules: RulesConfig) -> None:
     book = CashBook("150100", Calibration(30, 120, 20))
     as_of = day_of(0)
-    points = tuple(Point(as_of + timedelta(days=h), 200_000 if h == 7 else 400_000, 500_000, 600_000)
-                   for h in range(1, 31))
+    days = tuple(as_of + timedelta(days=h) for h in range(1, 31))
+    p10 = [200_000 if h == 7 else 400_000 for h in range(1, 31)]
+    path = Path(as_of, 500_000, days, p10, [500_000] * 30, [600_000] * 30, {}, {})
     at = datetime(2022, 1, 3, 17, 30, tzinfo=timezone(timedelta(hours=8)))
-    r002 = signal(list(path_signals(book, Path(as_of, 500_000, points, {}, {}), 304_166, at, rules)), "R002")
+    r002 = signal(list(path_signals(book, path, 304_166, at, rules)), "R002")
     assert r002.active and r002.severity == "info" and r002.evidence["quantile"] == "p10"
     assert r002.evidence["date"] == (as_of + timedelta(days=7)).isoformat()
     assert r002.evidence["shortfall"] == "1041.66"
