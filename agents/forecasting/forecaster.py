@@ -8,6 +8,7 @@ balance(d) = statement + scheduled flows up to d + accepted-unsettled payments (
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import accumulate
+from math import sqrt
 
 from agents.config import RulesConfig
 from agents.forecasting.book import CashBook
@@ -30,13 +31,26 @@ class Path:
 
 
 def refit(book: CashBook, as_of: date, rules: RulesConfig) -> None:
-    """Refit the calendar model and recalibrate the bands, every `refit_days` event-time days."""
+    """Refit the calendar model and recalibrate the bands every `refit_days` event-time days (more
+    often while the history is young: every quarter of its length, at least daily)."""
     every = rules.forecast
-    if book.fitted_on is not None and (as_of - book.fitted_on).days < every.refit_days:
+    if book.first_day is None:
+        return
+    history = (as_of - book.first_day).days + 1
+    if book.fitted_on is not None and (as_of - book.fitted_on).days < min(every.refit_days, max(1, history // 4)):
+        return
+    book.fitted_on = as_of
+    if history < every.min_history_days:
+        # Too little history to tell a weekday from a tax day: known flows only (a naive path);
+        # the cold-start band is the spread of the daily unscheduled net flow so far.
+        _, ins, outs = book.series(as_of, every)
+        nets = [i - o for i, o in zip(ins, outs, strict=True)]
+        mean = sum(nets) / len(nets)
+        book.profile = None
+        book.calibration.recalibrate(sqrt(sum((n - mean) ** 2 for n in nets) / len(nets)))
         return
     first, ins, outs = book.series(as_of, every)
     book.profile = fit_profile(first, ins, outs, every.level_days)
-    book.fitted_on = as_of
     book.calibration.recalibrate(book.profile.daily_sigma)
     book.prune(as_of, max(every.history_days, rules.cash.spike_window_days) + 1)
 
