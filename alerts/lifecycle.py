@@ -3,6 +3,7 @@
 Pure: signals and operator actions come in with their event time; alert states come out.
 """
 
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from hashlib import blake2b
@@ -25,7 +26,9 @@ class HistoryEntry:
 
 
 @dataclass(slots=True)
-class _Tracked:
+class Tracked:
+    """An alert's current state and how it got there."""
+
     alert: Alert
     history: list[HistoryEntry] = field(default_factory=list)
 
@@ -45,7 +48,8 @@ def render(code: str, evidence: dict[str, Any]) -> Message:
 class AlertBook:
     """Every alert by id; one open alert per condition, its evidence updated in place."""
 
-    alerts: dict[str, _Tracked] = field(default_factory=dict)
+    # May be a durable table: every change is written back (`alerts[key] = tracked`).
+    alerts: MutableMapping[str, Tracked] = field(default_factory=dict)
 
     def apply(self, signal: AlertSignal) -> Alert | None:
         """The alert's new state, or None when the signal changes nothing (storm suppression)."""
@@ -67,7 +71,7 @@ class AlertBook:
                 updated_at=signal.at,
                 status="open",
             )
-            self.alerts[key] = _Tracked(alert, [HistoryEntry(signal.at, "opened", "engine")])
+            self.alerts[key] = Tracked(alert, [HistoryEntry(signal.at, "opened", "engine")])
             return alert
         severity = signal.severity or spec(signal.code).severity
         if tracked.alert.status == "resolved":
@@ -97,7 +101,7 @@ class AlertBook:
 
     def _move(
         self,
-        tracked: _Tracked,
+        tracked: Tracked,
         status: AlertStatus,
         action: Action,
         actor: str,
@@ -110,4 +114,5 @@ class AlertBook:
             update["message"] = render(tracked.alert.code, evidence)
         tracked.alert = tracked.alert.model_copy(update=update)
         tracked.history.append(HistoryEntry(at, action, actor))
+        self.alerts[tracked.alert.alert_id] = tracked
         return tracked.alert

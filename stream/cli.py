@@ -47,6 +47,20 @@ def _parser() -> argparse.ArgumentParser:
     generate.add_argument("--cash-history", action="store_true",
                           help="instead: two years of one treasury's flows and balances (for `backtest`)")
 
+    trace = commands.add_parser("trace", help="print a fund chain as a tree, from a replay directory or PostgreSQL")
+    trace.add_argument("root", help="the chain's root: a direct_fund_code, or a top indicator_id")
+    source = trace.add_mutually_exclusive_group(required=True)
+    source.add_argument("--out", type=Path, help="a `treasury replay --out` directory")
+    source.add_argument("--db", action="store_true", help="read PostgreSQL at DATABASE_URL")
+    trace.add_argument("--json", action="store_true", help="print the chain object (DESIGN §3) instead of the tree")
+    trace.add_argument("--unmask", action="store_true", help="show payee accounts whole (supervisors only)")
+
+    serve = commands.add_parser("serve", help="serve the HTTP API over PostgreSQL (DATABASE_URL, else bundled)")
+    serve.add_argument("--port", type=int, default=None, help="port (default TREASURY_WEB_PORT, else 6066)")
+
+    token = commands.add_parser("token", help="make an API bearer token for a role; prints the config entry")
+    token.add_argument("role", choices=["operator", "supervisor", "viewer"])
+
     demo = commands.add_parser("demo", help="generate a realistic region and run it through the embedded engine")
     demo.add_argument("--out", type=Path, default=None, help="keep the scenario and outputs here (default: a temp dir)")
     _scenario_options(demo)
@@ -111,19 +125,75 @@ def _demo(args: argparse.Namespace, settings: Settings) -> None:
     lines = write_scenario(scenario, seed=args.seed, payments=args.payments)
     print(f"generated     {lines:,} events for Inner Mongolia (150000), 12 leagues/cities -> {scenario}")
     _replay(scenario, workdir / "out", settings, quiet=False, force_progress=True, top_reasons=40)
+    print(f"next          treasury trace ZD2022-0001 --out {workdir / 'out'}   # a direct-fund chain as a tree")
+
+
+def _trace(args: argparse.Namespace, settings: Settings) -> None:
+    from stream.trace import from_directory, render_json, render_tree
+
+    if args.db:
+        from stream.store.wiring import trace_view
+
+        view = asyncio.run(trace_view(settings, args.root))
+    else:
+        view = from_directory(args.out, args.root)
+    print(render_json(view, args.unmask) if args.json else render_tree(view, args.unmask))
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> None:
+    from stream.api.server import make_app, serve
+    from stream.store.postgres import PostgresStore
+    from stream.store.wiring import require_database_url, run_migrations, with_database
+
+    tokens = settings.load_tokens()
+    settings = with_database(settings, announce=print)
+    print(asyncio.run(run_migrations(settings)))
+    store = PostgresStore.from_settings(settings, require_database_url(settings))
+    port = args.port or settings.web_port or 6066
+    if not tokens.by_hash:
+        print("warning: TREASURY_API_TOKENS is empty, every /api request gets 401; make one with `treasury token`")
+    print(f"serving       http://{settings.web_bind}:{port}/api/ (Ctrl-C stops)")
+    asyncio.run(serve(make_app(store, tokens), settings.web_bind, port))
+
+
+def _backtest(args: argparse.Namespace, settings: Settings) -> None:
+    from stream.backtest import backtest_file, report
+
+    engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes)
+    print(report(backtest_file(args.file, engine)))
+
+
+def _generate(args: argparse.Namespace, settings: Settings) -> None:
+    if args.cash_history:
+        from stream.demo.cash_history import cash_history
+
+        lines = cash_history(seed=args.seed)
+        args.file.write_bytes(b"".join(lines))
+        count = len(lines)
+    else:
+        from stream.demo.generator import write_scenario
+
+        count = write_scenario(args.file, seed=args.seed, payments=args.payments)
+    print(f"wrote {count:,} events to {args.file}")
+
+
+def _token(args: argparse.Namespace, settings: Settings) -> None:
+    from stream.api.auth import new_token
+
+    secret, entry = new_token(args.role)
+    print(f"token (give it to the {args.role}; it is not stored anywhere): {secret}")
+    print(f"add to TREASURY_API_TOKENS (comma-separated):  {entry}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings()
-        if args.command == "replay":
+        simple = {"backtest": _backtest, "generate": _generate, "token": _token}
+        if args.command in simple:
+            simple[args.command](args, settings)
+        elif args.command == "replay":
             _replay(args.file, args.out, settings, args.quiet, db=args.db)
-        elif args.command == "backtest":
-            from stream.backtest import backtest_file, report
-
-            engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes)
-            print(report(backtest_file(args.file, engine)))
         elif args.command == "migrate":
             from stream.store.wiring import run_migrations
 
@@ -138,20 +208,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from stream.kafka.commands import produce
 
             produce(args.file, settings, quiet=args.quiet)
-        elif args.command == "generate":
-            if args.cash_history:
-                from stream.demo.cash_history import cash_history
-
-                lines = cash_history(seed=args.seed)
-                args.file.write_bytes(b"".join(lines))
-                count = len(lines)
-            else:
-                from stream.demo.generator import write_scenario
-
-                count = write_scenario(args.file, seed=args.seed, payments=args.payments)
-            print(f"wrote {count:,} events to {args.file}")
         elif args.command == "demo":
             _demo(args, settings)
+        elif args.command == "trace":
+            _trace(args, settings)
+        elif args.command == "serve":
+            _serve(args, settings)
     except TreasuryError as error:
         print(f"treasury: error: {error}", file=sys.stderr)
         return 1

@@ -5,7 +5,7 @@ seen); nothing here reads the wall clock, so a replay is byte-for-byte determini
 """
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import sha256
@@ -14,8 +14,10 @@ from typing import Any
 from agents.config import RulesConfig
 from agents.findings import Refusal
 from agents.forecasting.desk import CashDesk, DeskOut
+from agents.tracing.chain import build_chains
+from agents.tracing.watch import Deadline, TraceWatch
 from agents.validation.agent import Emitted, ValidationAgent
-from agents.validation.budget import BudgetOut, Credit, Debit, Step, Verdict
+from agents.validation.budget import BudgetOut, Credit, Debit, Drawn, Opened, Step, Verdict
 from alerts.lifecycle import AlertBook
 from alerts.signals import AlertSignal
 from models.base import WireModel
@@ -32,7 +34,7 @@ from models.inputs import (
     TreasuryBalance,
     TreasuryFlow,
 )
-from models.outputs import DeadLetter, Decision
+from models.outputs import Chain, DeadLetter, Decision
 
 # decided_at of a V001 when neither the line nor the stream has given any time yet: fixed, so
 # replays stay deterministic, and obviously not a real payment time.
@@ -65,8 +67,12 @@ class Engine:
     rules: RulesConfig
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES
     validation: ValidationAgent = field(init=False)
+    tracing: TraceWatch = field(init=False)
     alerts: AlertBook = field(default_factory=AlertBook)
     now: datetime | None = None
+    # Event time per lane (see agents/tracing/watch.py); the Kafka runtime makes each partition a lane.
+    lane: Callable[[], str] = field(default=lambda: "")
+    _lane_now: dict[str, datetime] = field(default_factory=dict)
     events_by_type: Counter[type] = field(default_factory=Counter)
     _routes: dict[type, Callable[[Any], Sequence[DeskOut]]] = field(init=False)
     # Forecasting and S001: balance statements, flows and clock events go to the cash desk.
@@ -80,9 +86,11 @@ class Engine:
         self.cash = CashDesk(self.rules)
         self.bind(ValidationAgent(self.rules))
 
-    def bind(self, agent: ValidationAgent) -> None:
+    def bind(self, agent: ValidationAgent, deadlines: MutableMapping[str, Deadline] | None = None) -> None:
         """Use this agent (e.g. one whose state mappings are durable tables)."""
         self.validation = agent
+        self.tracing = TraceWatch(self.rules.tracing, agent.state.ledger.accounts,
+                                  {} if deadlines is None else deadlines)
         self._routes = {
             Payment: agent.on_payment,
             Settlement: agent.on_settlement,
@@ -126,13 +134,39 @@ class Engine:
         if self.now is None or at > self.now:
             self.now = at
         self.events_by_type[kind] += 1
+        due: list[Emitted] = list(self._advance(at))  # deadlines passed before this event happened
         route = self._routes.get(kind)
         if route is None:
-            return []
+            return self._wire(due, raw, source, offset) if due else []
         emitted = route(event)
-        if len(emitted) == 1 and type(emitted[0]) is Decision:
+        if not due and len(emitted) == 1 and type(emitted[0]) is Decision and not self._starts_clock(emitted[0]):
             return emitted  # type: ignore[return-value]  # the common case: one decision
-        return self._wire(emitted, raw, source, offset)
+        closing = event.payment_id if isinstance(event, Payment | Settlement) else None
+        return self._wire([*due, *emitted], raw, source, offset, closing, at)
+
+    def _advance(self, at: datetime) -> list[AlertSignal]:
+        lane = self.lane()
+        now = self._lane_now.get(lane)
+        if now is None or at > now:
+            self._lane_now[lane] = now = at
+        return self.tracing.advance(lane, now)
+
+    @staticmethod
+    def _starts_clock(decision: Decision) -> bool:
+        """An accepted payment starts its settlement clock (T005) and marks its indicator used."""
+        return decision.outcome == "accepted" and not decision.duplicate_delivery
+
+    def _closed(self, payment_id: str, at: datetime) -> list[AlertSignal]:
+        """A payment the bank has answered (settled or returned) stops its settlement clock."""
+        record = self.validation.payments.get(payment_id)
+        if record is None or record.status not in ("settled", "returned"):
+            return []
+        return [*self.tracing.closed(payment_id, at), *self.tracing.spent(record.indicator_id, at)]
+
+    def chains(self) -> list[Chain]:
+        """Every fund chain's current state, by root."""
+        state = self.validation.state
+        return build_chains(state.roots, state.indicators, state.ledger.accounts, self.validation.payments)
 
     def invalid(
         self,
@@ -158,18 +192,51 @@ class Engine:
             )
         return out
 
-    def _wire(self, emitted: Sequence[DeskOut], raw: bytes, source: str, offset: int) -> list[WireModel]:
+    def _wire(
+        self,
+        emitted: Sequence[DeskOut],
+        raw: bytes,
+        source: str,
+        offset: int,
+        closing: str | None = None,
+        at: datetime | None = None,
+    ) -> list[WireModel]:
+        """Outputs in order; tracing facts go to the watch. `closing`: a payment whose bank answer
+        may have come with this event (its settlement clock stops after it was started)."""
         out: list[WireModel] = []
+        reconciled = {s.subject_id for s in emitted if isinstance(s, AlertSignal) and s.code == "T005" and s.active}
         for item in emitted:
-            if isinstance(item, WireModel):  # decisions, forecasts
-                out.append(item)
-            elif isinstance(item, AlertSignal):
-                alert = self.alerts.apply(item)
-                if alert is not None:
-                    out.append(alert)
-            elif isinstance(item, Refusal):
-                out.append(_dead_letter(raw, source, offset, item.error_code, item.message, None, None))
+            self._one(item, out, reconciled, raw, source, offset)
+        if closing is not None and at is not None:
+            for signal in self._closed(closing, at):
+                self._one(signal, out, reconciled, raw, source, offset)
         return out
+
+    def _one(self, item: DeskOut, out: list[WireModel], reconciled: set[str], raw: bytes, source: str,
+             offset: int) -> None:
+        if isinstance(item, Decision):
+            out.append(item)
+            if self._starts_clock(item) and item.indicator_id is not None:
+                self._alert(self.tracing.accepted(item.payment_id, item.indicator_id, item.decided_at,
+                                                  self.lane()), out)
+        elif isinstance(item, WireModel):  # forecasts
+            out.append(item)
+        elif isinstance(item, AlertSignal):
+            if item.code == "T005" and not item.active and item.subject_id in reconciled:
+                return  # the same settlement raised a new mismatch: the alert stays open
+            self._alert([item], out)
+        elif isinstance(item, Opened):
+            self.tracing.opened(item.indicator, item.direct_fund_code is not None, self.lane())
+        elif isinstance(item, Drawn):
+            self._alert(self.tracing.drawn(item.indicator_id, item.at), out)
+        elif isinstance(item, Refusal):
+            out.append(_dead_letter(raw, source, offset, item.error_code, item.message, None, None))
+
+    def _alert(self, signals: list[AlertSignal], out: list[WireModel]) -> None:
+        for signal in signals:
+            alert = self.alerts.apply(signal)
+            if alert is not None:
+                out.append(alert)
 
 
 def _aware(text: str | None) -> datetime | None:

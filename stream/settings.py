@@ -1,7 +1,7 @@
 """The one settings class of a treasury process; every environment variable is read here."""
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -9,6 +9,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from agents.config import RulesConfig, default_rules_text, parse_rules
 from models.codec import DEFAULT_MAX_LINE_BYTES
 from models.errors import ConfigError
+
+if TYPE_CHECKING:
+    from stream.api.auth import Tokens
 
 
 class Settings(BaseSettings):
@@ -42,6 +45,10 @@ class Settings(BaseSettings):
     # Address the web server listens on: loopback unless a container needs it reachable.
     web_bind: str = "127.0.0.1"
 
+    # API bearer tokens as `role:sha256hex` entries, comma-separated (`treasury token ROLE` makes
+    # one); roles: operator, supervisor, viewer. Empty: every API request is refused with 401.
+    api_tokens: str = ""
+
     # PostgreSQL store. The URL is the standard variable, without our prefix; unset: no database.
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     # Where local state lives: the bundled PostgreSQL of `replay --db` without DATABASE_URL is
@@ -54,6 +61,11 @@ class Settings(BaseSettings):
     db_connect_timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
     # Rows per INSERT statement of a batch write.
     db_batch_rows: Annotated[int, Field(ge=1, le=100_000)] = 5000
+
+    def load_tokens(self) -> "Tokens":
+        from stream.api.auth import Tokens
+
+        return Tokens.parse(self.api_tokens)
 
     def load_rules(self) -> RulesConfig:
         if self.rules_file is None:

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 
 from agents.config import RulesConfig
 from agents.findings import Finding, Refusal
-from agents.validation.budget import BudgetOut, Step, Verdict
+from agents.validation.budget import BudgetOut, Drawn, Opened, Step, TraceFact, Verdict
 from agents.validation.patterns import PayeeHistory
 from agents.validation.reference import ReferenceState
 from agents.validation.rules import HOLD_RULES, REJECT_RULES, Check
@@ -19,11 +19,11 @@ from alerts.catalogue import CATALOGUE_ORDER
 from alerts.signals import AlertSignal
 from models.base import trusted
 from models.codec import fingerprint as content_digest
-from models.inputs import Indicator, PayeeBlock, Payment, Project, Settlement
+from models.inputs import Indicator, Payee, PayeeBlock, Payment, Project, Settlement
 from models.money import format_fen
 from models.outputs import Decision, Outcome, PaymentStatus
 
-Emitted = Decision | AlertSignal | Refusal
+Emitted = Decision | AlertSignal | Refusal | TraceFact
 # Findings on a payment that also open an alert about it (DESIGN §4: subject is the payment).
 ALERTING_CODES = frozenset({"D001", "F001", "F002", "F003", "F004"})
 
@@ -58,6 +58,8 @@ class PaymentRecord:
     amount_fen: int
     status: PaymentStatus
     decision: Decision
+    # Who is paid: the end recipient of the fund chain (None only in state written before it was kept).
+    payee: Payee | None = None
 
 
 @dataclass(slots=True)
@@ -86,8 +88,9 @@ class ValidationAgent:
 
     def on_indicator(self, indicator: Indicator) -> list[Emitted]:
         """All allocation steps at once (embedded runtime)."""
-        return self._released([item for item in self.state.apply(indicator) if isinstance(item, Refusal | AlertSignal)],
-                              indicator.indicator_id)
+        outcomes = [item for item in self.state.apply(indicator)
+                    if isinstance(item, Refusal | AlertSignal | Opened | Drawn)]
+        return self._released(outcomes, indicator.indicator_id)
 
     def receive_indicator(self, indicator: Indicator) -> list[Emitted | BudgetOut]:
         """Step 1 only (Kafka runtime): the steps it hands on are the caller's to deliver."""
@@ -141,7 +144,7 @@ class ValidationAgent:
             self.history.record(payment)
         decision = self._decision(payment.payment_id, outcome, findings, payment.indicator_id, payment.requested_at)
         self.payments[payment.payment_id] = PaymentRecord(
-            fingerprint, payment.indicator_id, payment.amount, outcome, decision
+            fingerprint, payment.indicator_id, payment.amount, outcome, decision, payment.payee
         )
         emitted: list[Emitted] = [decision]
         if self.cash_guard is not None and outcome != "rejected":
@@ -149,6 +152,10 @@ class ValidationAgent:
         for f in findings:
             if f.code in ALERTING_CODES:
                 emitted.append(AlertSignal(f.code, "payment", payment.payment_id, payment.requested_at, f.evidence))
+            if f.code == "D001":  # T004: the tracing side of a diversion, about the same payment
+                evidence = {**f.evidence, "payment_id": payment.payment_id, "indicator_id": payment.indicator_id,
+                            "amount": format_fen(payment.amount)}
+                emitted.append(AlertSignal("T004", "payment", payment.payment_id, payment.requested_at, evidence))
         early = self.early_settlements.pop(payment.payment_id, None)
         if early:
             emitted.append(AlertSignal("T005", "payment", payment.payment_id, payment.requested_at, active=False))

@@ -53,6 +53,8 @@ class Verdict:
     granted: bool
     direct_fund_code: str | None
     at: datetime
+    # The parent's chain root: a child always joins its parent's chain.
+    root: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +69,26 @@ class Credit:
     at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class Opened:
+    """A fact for the tracing agent: an indicator's first version is on the ledger."""
+
+    indicator: Indicator
+    root: str
+    direct_fund_code: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Drawn:
+    """A fact for the tracing agent: an allocation to a child was granted from this indicator."""
+
+    indicator_id: str
+    at: datetime
+
+
 Step = Debit | Verdict | Credit
-BudgetOut = Refusal | AlertSignal | Step
+TraceFact = Opened | Drawn
+BudgetOut = Refusal | AlertSignal | Step | TraceFact
 
 
 def step_target(step: Step) -> str:
@@ -84,6 +104,9 @@ class Budget:
     indicators: MutableMapping[str, Indicator] = field(default_factory=dict)
     # The direct-fund document an indicator belongs to, its own or inherited from a parent.
     direct_fund: MutableMapping[str, str] = field(default_factory=dict)
+    # The root of the fund chain an indicator belongs to (DESIGN §3 `chain.root`): its parent's
+    # root (a chain is one allocation tree), else its direct_fund_code, else itself.
+    roots: MutableMapping[str, str] = field(default_factory=dict)
     # On a parent's partition: what each child holds of it.
     allocations: MutableMapping[str, Allocation] = field(default_factory=dict)
     # On a child's partition: the version waiting for its parent's verdict, then later ones.
@@ -132,7 +155,7 @@ class Budget:
         parent_id = new.parent_indicator_id
         delta = new.amount - (old.amount if old is not None else 0)
         if parent_id is None or delta <= 0:
-            out = self._install(new, new.direct_fund_code or self.direct_fund.get(new.indicator_id))
+            out = self._install(new, new.direct_fund_code or self.direct_fund.get(new.indicator_id), None)
             if parent_id is not None and delta < 0:
                 out.append(Credit(parent_id, new.indicator_id, new.version, new.amount, -delta, new.issued_at))
             return out
@@ -166,16 +189,19 @@ class Budget:
             )
         return None
 
-    def _install(self, new: Indicator, direct_fund_code: str | None) -> list[BudgetOut]:
+    def _install(self, new: Indicator, direct_fund_code: str | None, parent_root: str | None) -> list[BudgetOut]:
         """Apply a version; a new indicator answers the debits that were waiting for it."""
+        out: list[BudgetOut] = []
         if new.indicator_id in self.indicators:
             self.ledger.adjust(new.indicator_id, new.amount)
         else:
             self.ledger.open(new.indicator_id, new.amount)
+            root = parent_root or new.direct_fund_code or new.indicator_id
+            self.roots[new.indicator_id] = root
+            out.append(Opened(new, root, direct_fund_code))
         self.indicators[new.indicator_id] = new
         if direct_fund_code is not None:
             self.direct_fund[new.indicator_id] = direct_fund_code
-        out: list[BudgetOut] = []
         for debit in self.early_debits.pop(new.indicator_id, None) or []:
             out.extend(self.debit(debit))
         return out
@@ -183,9 +209,10 @@ class Budget:
     def debit(self, step: Debit) -> list[BudgetOut]:
         """Step 2, on the parent's partition."""
         inherited = self.direct_fund.get(step.parent_id)
+        root = self.roots.get(step.parent_id)
         held = self.allocations.get(step.child_id)
         if held is not None and step.version <= held[0]:
-            return [Verdict(step.child_id, step.version, held[0] == step.version, inherited, step.at)]
+            return [Verdict(step.child_id, step.version, held[0] == step.version, inherited, step.at, root)]
         if step.parent_id not in self.indicators:
             if self.wait_for_parents:
                 self.early_debits[step.parent_id] = [*self.early_debits.get(step.parent_id, []), step]
@@ -204,7 +231,7 @@ class Budget:
             return [signal, Verdict(step.child_id, step.version, False, None, step.at)]
         self.ledger.allocate(step.parent_id, step.delta_fen)
         self.allocations[step.child_id] = (step.version, step.amount_fen)
-        return [Verdict(step.child_id, step.version, True, inherited, step.at)]
+        return [Drawn(step.parent_id, step.at), Verdict(step.child_id, step.version, True, inherited, step.at, root)]
 
     def verdict(self, step: Verdict) -> list[BudgetOut]:
         """Step 3, on the child's partition: apply or drop the version in flight, start the next."""
@@ -215,7 +242,7 @@ class Budget:
         head, waiting = queue[0], queue[1:]
         out: list[BudgetOut] = []
         if step.granted:
-            out.extend(self._install(head, head.direct_fund_code or step.direct_fund_code))
+            out.extend(self._install(head, head.direct_fund_code or step.direct_fund_code, step.root))
         for later in waiting:
             out.extend(self.receive(later))
         return out

@@ -48,6 +48,7 @@ class Indicator:
     amount: int = 0
     versions: list[tuple[int, int | None, str]] = field(default_factory=list)  # (time, amount, status)
     stale_at: int | None = None
+    over: bool = False  # an allocation asking for more than its parent has left (T002, refused)
 
 
 @dataclass(slots=True, eq=False)

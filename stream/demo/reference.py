@@ -177,6 +177,18 @@ class Reference:
                     first = min(bisect_right(ctx.pay_days, county_day), n_days - 1)
                     leaf.window = (first, min(first + 45, n_days - 1))
                     self.leaves.append(leaf)
+            if i < ctx.k:
+                # T001 and T003: a county that receives its allocation and never pays from it.
+                county = city.counties[0]
+                owner = self.agency(county.code, 2, dept)
+                prj = self.project(owner, key, doc.name, county_day * DAY + 10 * HOUR)
+                self.indicator(owner, prj.project_id, line, county_day * DAY + 11 * HOUR, parent=node, direct=code)
+                ctx.injected["idle_direct_leaf"] += 1
+                # T002: another county asks the city for the city's whole amount; refused.
+                over = self.indicator(owner, prj.project_id, line, county_day * DAY + 12 * HOUR, parent=node,
+                                      direct=code)
+                over.over = True
+                ctx.injected["over_allocation"] += 1
 
     def size(self, plan: list[Pay]) -> None:
         """Indicator amounts from what is planned on them; chains bottom-up; B006 and adjustments."""
@@ -191,10 +203,14 @@ class Reference:
                 ind.amount = ceil_to(ind.planned * rng.uniform(1.2, 1.6) + base, 100_000)
         for root in self.roots:
             for node in root.children:
-                for leaf in node.children:
+                granted = [leaf for leaf in node.children if not leaf.over]
+                for leaf in granted:
                     planned = leaf.planned * rng.uniform(1.12, 1.4) or rng.uniform(100_000, 600_000) * 100
                     leaf.amount = ceil_to(planned, 10_000)
-                node.amount = ceil_to(sum(c.amount for c in node.children) * rng.uniform(1.0, 1.03), 1_000_000)
+                node.amount = ceil_to(sum(c.amount for c in granted) * rng.uniform(1.0, 1.03), 1_000_000)
+                for leaf in node.children:
+                    if leaf.over:
+                        leaf.amount = node.amount
             root.amount = ceil_to(sum(c.amount for c in root.children) * rng.uniform(1.0, 1.02), 1_000_000)
         overdrawn = set()
         for p in plan:

@@ -10,13 +10,15 @@ from faust.serializers import codecs
 from pydantic import TypeAdapter
 
 from agents.ledger import Account
+from agents.tracing.watch import Deadline
 from agents.validation.agent import PaymentRecord
 from agents.validation.budget import Credit, Debit, Step, Verdict
 from agents.validation.patterns import Recent
+from alerts.lifecycle import HistoryEntry, Tracked
 from models.codec import encode_data
 from models.errors import TreasuryError
-from models.inputs import Indicator, PayeeBlock, Payment, Project, Settlement
-from models.outputs import Decision
+from models.inputs import Indicator, Payee, PayeeBlock, Payment, Project, Settlement
+from models.outputs import Alert, Decision
 
 _PROJECTS = TypeAdapter(list[Project])
 _SETTLEMENTS = TypeAdapter(list[Settlement])
@@ -38,10 +40,17 @@ def dumps_state(value: Any) -> bytes:
     if isinstance(value, Account):
         return b"A" + orjson.dumps([value.amount, value.allocated, value.reserved, value.spent])
     if isinstance(value, PaymentRecord):
+        payee = None if value.payee is None else encode_data(value.payee).decode()
         return b"R" + orjson.dumps(
             [value.fingerprint.hex(), value.indicator_id, value.amount_fen, value.status,
-             encode_data(value.decision).decode()]
+             encode_data(value.decision).decode(), payee]
         )
+    if isinstance(value, Deadline):
+        return b"W" + orjson.dumps([value.code, value.subject_id, value.indicator_id, value.lane,
+                                    value.since.isoformat(), value.due_at.isoformat(), value.fired])
+    if isinstance(value, Tracked):
+        return b"L" + orjson.dumps([encode_data(value.alert).decode(),
+                                    [[h.at.isoformat(), h.action, h.actor] for h in value.history]])
     if isinstance(value, Indicator | PayeeBlock):
         return (b"I" if isinstance(value, Indicator) else b"B") + encode_data(value)
     if isinstance(value, str):
@@ -79,9 +88,22 @@ def _account(body: bytes) -> Account:
 
 
 def _record(body: bytes) -> PaymentRecord:
-    fingerprint, indicator_id, amount_fen, status, decision = orjson.loads(body)
+    fingerprint, indicator_id, amount_fen, status, decision, *rest = orjson.loads(body)
+    payee = Payee.model_validate_json(rest[0]) if rest and rest[0] is not None else None
     return PaymentRecord(bytes.fromhex(fingerprint), indicator_id, amount_fen, status,
-                         Decision.model_validate_json(decision))
+                         Decision.model_validate_json(decision), payee)
+
+
+def _deadline(body: bytes) -> Deadline:
+    code, subject_id, indicator_id, lane, since, due_at, fired = orjson.loads(body)
+    return Deadline(code, subject_id, indicator_id, lane, datetime.fromisoformat(since),
+                    datetime.fromisoformat(due_at), fired)
+
+
+def _tracked(body: bytes) -> Tracked:
+    alert, history = orjson.loads(body)
+    return Tracked(Alert.model_validate_json(alert),
+                   [HistoryEntry(datetime.fromisoformat(at), action, actor) for at, action, actor in history])
 
 
 def _history(body: bytes) -> list[Recent]:
@@ -97,6 +119,8 @@ _LOADERS: dict[bytes, Callable[[bytes], Any]] = {
     b"S": bytes.decode,
     b"T": lambda body: tuple(orjson.loads(body)),
     b"H": _history,
+    b"W": _deadline,
+    b"L": _tracked,
     b"P": _PROJECTS.validate_json,
     b"E": _SETTLEMENTS.validate_json,
     b"N": _INDICATORS.validate_json,

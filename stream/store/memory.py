@@ -5,9 +5,10 @@ from datetime import date
 from typing import Any
 
 from models.base import WireModel
-from models.outputs import AlertStatus
+from models.outputs import AlertStatus, Chain
 from stream.store import rows
 from stream.store.merge import alert_supersedes, group, supersedes
+from stream.store.port import PaymentPath
 from stream.store.rows import LedgerTuple, Row
 
 
@@ -17,7 +18,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.tables: dict[str, dict[Any, Row]] = {
             name: {} for name in ("decisions", "decision_history", "alerts", "alert_history", "deadletters",
-                                  "forecasts", "chains", "ledger_state")
+                                  "forecasts", "chain_nodes", "chain_payments", "ledger_state")
         }
         self.batches = 0
 
@@ -44,7 +45,8 @@ class MemoryStore:
             for key, row in getattr(grouped, name).items():
                 t[name].setdefault(key, row)
         t["forecasts"].update(grouped.forecasts)
-        t["chains"].update(grouped.chains)
+        t["chain_nodes"].update(grouped.chain_nodes)
+        t["chain_payments"].update(grouped.chain_payments)
         self.batches += 1
 
     async def write_ledger(self, ledger: Iterable[LedgerTuple]) -> None:
@@ -78,8 +80,29 @@ class MemoryStore:
     async def forecast(self, treasury_code: str, as_of: date) -> Row | None:
         return _copy(self.tables["forecasts"].get((treasury_code, as_of)))
 
-    async def chain(self, root: str) -> Row | None:
-        return _copy(self.tables["chains"].get(root))
+    async def chain(self, root: str) -> Chain | None:
+        nodes = self.tables["chain_nodes"]
+        found = [row for row in nodes.values() if row["root"] == root and row["parent_indicator_id"] is None]
+        frontier = list(found)
+        while frontier and len(found) <= len(nodes):  # down the parent links, as the recursive SQL does
+            ids = {row["indicator_id"] for row in frontier}
+            frontier = [row for row in nodes.values() if row["parent_indicator_id"] in ids]
+            found.extend(frontier)
+        ids = {row["indicator_id"] for row in found}
+        payments = [row for row in self.tables["chain_payments"].values() if row["indicator_id"] in ids]
+        return rows.chain_of(root, found, payments) if found else None
+
+    async def payment_path(self, payment_id: str) -> PaymentPath | None:
+        payment = self.tables["chain_payments"].get(payment_id)
+        if payment is None:
+            return None
+        nodes = self.tables["chain_nodes"]
+        path: list[Row] = []
+        current = nodes.get(payment["indicator_id"])
+        while current is not None and len(path) <= len(nodes):
+            path.append(current)
+            current = nodes.get(current["parent_indicator_id"]) if current["parent_indicator_id"] else None
+        return payment["root"], rows.payment_of(payment), [rows.node_of(row) for row in path]
 
     async def ledger(self, indicator_id: str) -> Row | None:
         return _copy(self.tables["ledger_state"].get(indicator_id))

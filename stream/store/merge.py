@@ -50,7 +50,8 @@ class Grouped:
     alert_history: dict[Any, Row] = field(default_factory=dict)
     deadletters: dict[Any, Row] = field(default_factory=dict)
     forecasts: dict[Any, Row] = field(default_factory=dict)
-    chains: dict[str, Row] = field(default_factory=dict)
+    chain_nodes: dict[str, Row] = field(default_factory=dict)
+    chain_payments: dict[str, Row] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return sum(len(table) for table in self.tables().values())
@@ -59,7 +60,7 @@ class Grouped:
         return {
             "decisions": self.decisions, "fill_only": self.fill_only, "decision_history": self.decision_history,
             "alerts": self.alerts, "alert_history": self.alert_history, "deadletters": self.deadletters,
-            "forecasts": self.forecasts, "chains": self.chains,
+            "forecasts": self.forecasts, "chain_nodes": self.chain_nodes, "chain_payments": self.chain_payments,
         }
 
 
@@ -83,8 +84,8 @@ def group(batch: Sequence[WireModel]) -> Grouped:
             row = rows.forecast_row(model)  # type: ignore[arg-type]
             out.forecasts[rows.forecast_key(row)] = row
         elif kind is Chain:
-            row = rows.chain_row(model)  # type: ignore[arg-type]
-            out.chains[row["root"]] = row
+            out.chain_nodes.update((r["indicator_id"], r) for r in rows.chain_node_rows(model))  # type: ignore[arg-type]
+            out.chain_payments.update((r["payment_id"], r) for r in rows.chain_payment_rows(model))  # type: ignore[arg-type]
         else:
             raise TypeError(f"the store does not keep {kind.__name__} models")
     for table in out.tables().values():

@@ -4,9 +4,12 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Protocol
 
-from models.outputs import AlertStatus
+from models.outputs import AlertStatus, Chain, ChainNode, ChainPayment
 from stream.sinks import Sink
 from stream.store.rows import LedgerTuple, Row
+
+# (root, the payment, its indicator and every indicator above it)
+PaymentPath = tuple[str, ChainPayment, list[ChainNode]]
 
 
 class Store(Sink, Protocol):
@@ -28,6 +31,12 @@ class Store(Sink, Protocol):
 
     async def forecast(self, treasury_code: str, as_of: date) -> Row | None: ...
 
-    async def chain(self, root: str) -> Row | None: ...
+    async def chain(self, root: str) -> Chain | None:
+        """The chain walked down from its top indicators, with the payments made from it."""
+        ...
+
+    async def payment_path(self, payment_id: str) -> PaymentPath | None:
+        """A payment out of a chain and the indicators above it, its own first."""
+        ...
 
     async def ledger(self, indicator_id: str) -> Row | None: ...

@@ -10,12 +10,13 @@ import asyncpg
 import orjson
 
 from models.base import WireModel
-from models.outputs import AlertStatus
+from models.outputs import AlertStatus, Chain
 from stream.settings import Settings
 from stream.store import rows, sql
 from stream.store.errors import StoreError, translate
 from stream.store.merge import group
 from stream.store.migrate import latest_version, schema_version
+from stream.store.port import PaymentPath
 from stream.store.rows import LedgerTuple, Row
 
 
@@ -146,8 +147,22 @@ class PostgresStore:
     async def forecast(self, treasury_code: str, as_of: date) -> Row | None:
         return await self._one(sql.SELECT_FORECAST, treasury_code, as_of)
 
-    async def chain(self, root: str) -> Row | None:
-        return await self._one(sql.SELECT_CHAIN, root)
+    async def chain(self, root: str) -> Chain | None:
+        async with self._connection("walking a chain") as conn, conn.transaction(readonly=True,
+                                                                                  isolation="repeatable_read"):
+            nodes = [dict(r) for r in await conn.fetch(sql.SELECT_CHAIN_NODES, root)]
+            ids = [n["indicator_id"] for n in nodes]
+            payments = [dict(r) for r in await conn.fetch(sql.SELECT_CHAIN_PAYMENTS, ids)] if ids else []
+        return rows.chain_of(root, nodes, payments) if nodes else None
+
+    async def payment_path(self, payment_id: str) -> PaymentPath | None:
+        async with self._connection("walking a payment up") as conn, conn.transaction(readonly=True,
+                                                                                       isolation="repeatable_read"):
+            payment = await conn.fetchrow(sql.SELECT_CHAIN_PAYMENT, payment_id)
+            path = await conn.fetch(sql.SELECT_PAYMENT_PATH, payment_id)
+        if payment is None:
+            return None
+        return payment["root"], rows.payment_of(dict(payment)), [rows.node_of(dict(r)) for r in path]
 
     async def ledger(self, indicator_id: str) -> Row | None:
         return await self._one(sql.SELECT_LEDGER, indicator_id)

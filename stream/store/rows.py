@@ -10,7 +10,9 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
-from models.outputs import Alert, Chain, DeadLetter, Decision, Forecast
+from agents.tracing.chain import assemble
+from models.base import trusted
+from models.outputs import Alert, Chain, ChainNode, ChainPayment, DeadLetter, Decision, Forecast
 
 Row = dict[str, Any]
 LedgerTuple = tuple[str, int, int, int, int, datetime]
@@ -24,7 +26,10 @@ ALERT_HISTORY_COLUMNS = ("alert_id", "updated_at", "status", "evidence")
 DEADLETTER_COLUMNS = ("source", "offset", "error_code", "error", "payment_id", "raw", "raw_bytes", "raw_truncated",
                       "raw_sha256")
 FORECAST_COLUMNS = ("treasury_code", "as_of", "payload")
-CHAIN_COLUMNS = ("root", "payload")
+CHAIN_NODE_COLUMNS = ("indicator_id", "root", "parent_indicator_id", "treasury_code", "agency_code", "amount_fen",
+                      "allocated_fen", "reserved_fen", "spent_fen", "issued_at")
+CHAIN_PAYMENT_COLUMNS = ("payment_id", "indicator_id", "root", "payee_name", "payee_account", "payee_kind",
+                         "amount_fen", "status")
 LEDGER_COLUMNS = ("indicator_id", "amount_fen", "allocated_fen", "reserved_fen", "spent_fen", "updated_at")
 
 
@@ -94,8 +99,40 @@ def forecast_row(forecast: Forecast) -> Row:
     return {"treasury_code": forecast.treasury_code, "as_of": forecast.as_of, "payload": payload}
 
 
-def chain_row(chain: Chain) -> Row:
-    return {"root": chain.root, "payload": clean(chain.model_dump(mode="json", exclude_none=True))}
+def chain_node_rows(chain: Chain) -> list[Row]:
+    return [
+        {"indicator_id": n.indicator_id, "root": chain.root, "parent_indicator_id": n.parent_indicator_id,
+         "treasury_code": n.treasury_code, "agency_code": n.agency_code, "amount_fen": n.amount,
+         "allocated_fen": n.allocated, "reserved_fen": n.reserved, "spent_fen": n.spent, "issued_at": utc(n.issued_at)}
+        for n in chain.nodes
+    ]
+
+
+def chain_payment_rows(chain: Chain) -> list[Row]:
+    return [
+        {"payment_id": p.payment_id, "indicator_id": p.indicator_id, "root": chain.root,
+         "payee_name": clean(p.payee_name), "payee_account": p.payee_account, "payee_kind": p.payee_kind,
+         "amount_fen": p.amount, "status": p.status}
+        for p in chain.payments
+    ]
+
+
+def node_of(r: Row) -> ChainNode:
+    return trusted(ChainNode, indicator_id=r["indicator_id"], parent_indicator_id=r["parent_indicator_id"],
+                   treasury_code=r["treasury_code"], agency_code=r["agency_code"], amount=r["amount_fen"],
+                   allocated=r["allocated_fen"], reserved=r["reserved_fen"], spent=r["spent_fen"],
+                   issued_at=r["issued_at"])
+
+
+def payment_of(r: Row) -> ChainPayment:
+    return trusted(ChainPayment, payment_id=r["payment_id"], indicator_id=r["indicator_id"],
+                   payee_name=r["payee_name"], payee_account=r["payee_account"], payee_kind=r["payee_kind"],
+                   amount=r["amount_fen"], status=r["status"])
+
+
+def chain_of(root: str, node_rows: Iterable[Row], payment_rows: Iterable[Row]) -> Chain:
+    """A chain back from its rows, in the canonical order."""
+    return assemble(root, [node_of(r) for r in node_rows], [payment_of(r) for r in payment_rows])
 
 
 def ledger_rows(rows: Iterable[LedgerTuple]) -> list[Row]:

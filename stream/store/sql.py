@@ -58,10 +58,25 @@ INSERT INTO forecasts (treasury_code, as_of, payload)
 SELECT c, d, p::jsonb FROM unnest($1::text[], $2::date[], $3::text[]) AS x(c, d, p)
 ON CONFLICT (treasury_code, as_of) DO UPDATE SET payload = excluded.payload, updated_at = now()"""
 
-UPSERT_CHAINS = """
-INSERT INTO chains (root, payload)
-SELECT r, p::jsonb FROM unnest($1::text[], $2::text[]) AS x(r, p)
-ON CONFLICT (root) DO UPDATE SET payload = excluded.payload, updated_at = now()"""
+UPSERT_CHAIN_NODES = """
+INSERT INTO chain_nodes (indicator_id, root, parent_indicator_id, treasury_code, agency_code, amount_fen,
+                         allocated_fen, reserved_fen, spent_fen, issued_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[],
+                     $8::bigint[], $9::bigint[], $10::timestamptz[])
+ON CONFLICT (indicator_id) DO UPDATE SET
+    root = excluded.root, parent_indicator_id = excluded.parent_indicator_id,
+    treasury_code = excluded.treasury_code, agency_code = excluded.agency_code, amount_fen = excluded.amount_fen,
+    allocated_fen = excluded.allocated_fen, reserved_fen = excluded.reserved_fen, spent_fen = excluded.spent_fen,
+    issued_at = excluded.issued_at, updated_at = now()"""
+
+UPSERT_CHAIN_PAYMENTS = """
+INSERT INTO chain_payments (payment_id, indicator_id, root, payee_name, payee_account, payee_kind, amount_fen, status)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[],
+                     $8::text[])
+ON CONFLICT (payment_id) DO UPDATE SET
+    indicator_id = excluded.indicator_id, root = excluded.root, payee_name = excluded.payee_name,
+    payee_account = excluded.payee_account, payee_kind = excluded.payee_kind, amount_fen = excluded.amount_fen,
+    status = excluded.status, updated_at = now()"""
 
 UPSERT_LEDGER = """
 INSERT INTO ledger_state AS l (indicator_id, amount_fen, allocated_fen, reserved_fen, spent_fen, updated_at)
@@ -80,7 +95,8 @@ WRITES = {
     "alert_history": (INSERT_ALERT_HISTORY, rows.ALERT_HISTORY_COLUMNS),
     "deadletters": (INSERT_DEADLETTERS, rows.DEADLETTER_COLUMNS),
     "forecasts": (UPSERT_FORECASTS, rows.FORECAST_COLUMNS),
-    "chains": (UPSERT_CHAINS, rows.CHAIN_COLUMNS),
+    "chain_nodes": (UPSERT_CHAIN_NODES, rows.CHAIN_NODE_COLUMNS),
+    "chain_payments": (UPSERT_CHAIN_PAYMENTS, rows.CHAIN_PAYMENT_COLUMNS),
 }
 JSON_COLUMNS = frozenset({"reasons", "message", "evidence", "payload"})
 
@@ -96,7 +112,34 @@ FROM alerts WHERE $1::text IS NULL OR status = $1 ORDER BY alert_id COLLATE "C" 
 SELECT_ALERT_HISTORY = """
 SELECT alert_id, updated_at, status, evidence FROM alert_history WHERE alert_id = $1 ORDER BY updated_at, status"""
 SELECT_FORECAST = "SELECT treasury_code, as_of, payload FROM forecasts WHERE treasury_code = $1 AND as_of = $2"
-SELECT_CHAIN = "SELECT root, payload FROM chains WHERE root = $1"
+_NODE = "indicator_id, root, parent_indicator_id, treasury_code, agency_code, amount_fen, allocated_fen, " \
+        "reserved_fen, spent_fen, issued_at"
+_C_NODE = ", ".join("c." + name.strip() for name in _NODE.split(","))
+_N_NODE = ", ".join("n." + name.strip() for name in _NODE.split(","))
+_PAYMENT = "payment_id, indicator_id, root, payee_name, payee_account, payee_kind, amount_fen, status"
+# A chain walked down from its top indicators along the parent links (bounded depth: a bad link
+# cannot recurse forever), then the payments made from the nodes found.
+SELECT_CHAIN_NODES = f"""
+WITH RECURSIVE tree AS (
+    SELECT {_NODE}, 0 AS depth FROM chain_nodes WHERE root = $1 AND parent_indicator_id IS NULL
+    UNION ALL
+    SELECT {_C_NODE}, t.depth + 1
+    FROM chain_nodes c JOIN tree t ON c.parent_indicator_id = t.indicator_id WHERE t.depth < 64
+)
+SELECT {_NODE} FROM tree ORDER BY depth, indicator_id COLLATE "C" """  # noqa: S608 - fixed columns
+SELECT_CHAIN_PAYMENTS = f"""
+SELECT {_PAYMENT} FROM chain_payments WHERE indicator_id = ANY($1::text[]) ORDER BY payment_id COLLATE "C" """  # noqa: S608
+# A payment's indicator and every indicator above it, the payment's own first.
+SELECT_PAYMENT_PATH = f"""
+WITH RECURSIVE up AS (
+    SELECT {_N_NODE}, 0 AS hops
+    FROM chain_payments p JOIN chain_nodes n ON n.indicator_id = p.indicator_id WHERE p.payment_id = $1
+    UNION ALL
+    SELECT {_N_NODE}, up.hops + 1
+    FROM chain_nodes n JOIN up ON n.indicator_id = up.parent_indicator_id WHERE up.hops < 64
+)
+SELECT {_NODE} FROM up ORDER BY hops"""  # noqa: S608
+SELECT_CHAIN_PAYMENT = f"SELECT {_PAYMENT} FROM chain_payments WHERE payment_id = $1"  # noqa: S608
 SELECT_LEDGER = """
 SELECT indicator_id, amount_fen, allocated_fen, reserved_fen, spent_fen, updated_at
 FROM ledger_state WHERE indicator_id = $1"""

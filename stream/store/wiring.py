@@ -2,13 +2,20 @@
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from models.base import trusted
+from models.outputs import Alert, Message, Subject
 from stream.settings import Settings
 from stream.sinks import FileSink, Sink
 from stream.store.errors import StoreError, describe_dsn
 from stream.store.migrate import migrate
 from stream.store.postgres import PostgresStore
+from stream.store.rows import Row
 from stream.store.tee import TeeSink
+
+if TYPE_CHECKING:
+    from stream.trace import TraceView
 
 
 def require_database_url(settings: Settings) -> str:
@@ -52,3 +59,29 @@ def file_and_database_sink(out: Path, settings: Settings) -> Sink:
     """The output files plus the PostgreSQL store (migrate first: `run_migrations`)."""
     store = PostgresStore.from_settings(settings, require_database_url(settings))
     return TeeSink(FileSink(out), store)
+
+
+async def trace_view(settings: Settings, root: str) -> "TraceView":
+    """`treasury trace --db`: the chain and its unresolved alerts from PostgreSQL."""
+    from stream.trace import view_of
+
+    store = PostgresStore.from_settings(settings, require_database_url(settings))
+    await store.open()
+    try:
+        chain = await store.chain(root)
+        if chain is None:
+            raise StoreError(f"no chain with root {root!r} in {describe_dsn(store.dsn)}")
+        alerts = [alert_of(row) for status in ("open", "acknowledged") for row in await store.alerts(status)]
+    finally:
+        await store.close()
+    return view_of(chain, alerts, None)
+
+
+def alert_of(row: Row) -> Alert:
+    """An alert row back as the wire model."""
+    return trusted(
+        Alert, alert_id=row["alert_id"], code=row["code"], severity=row["severity"],
+        subject=trusted(Subject, kind=row["subject_kind"], id=row["subject_id"]),
+        message=trusted(Message, zh=row["message"]["zh"], en=row["message"]["en"]), evidence=row["evidence"],
+        opened_at=row["opened_at"], updated_at=row["updated_at"], status=row["status"],
+    )

@@ -2,8 +2,12 @@
 
 import asyncio
 import os
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,6 +18,8 @@ import asyncpg
 import orjson
 import pytest
 
+from models.outputs import Chain
+from stream.api.auth import digest_of
 from stream.demo.generator import write_scenario
 from stream.store import MemoryStore, Store, StoreError
 from stream.store.migrate import latest_version, migrate
@@ -197,6 +203,66 @@ def test_replay_db_stores_one_row_per_effective_decision(new_database: Callable[
     assert again.returncode == 0, again.stderr
     assert asyncio.run(_counts(url)) == counts  # a replay of every offset duplicates nothing
     assert (tmp_path / "a" / "decisions.jsonl").read_bytes() == (tmp_path / "b" / "decisions.jsonl").read_bytes()
+
+    # Chains: walked down from PostgreSQL with recursive SQL they equal the replay's chains.jsonl,
+    # and `treasury trace --db` prints the same tree as `--out` (bar the as-of date a file knows).
+    chains = [orjson.loads(line)["data"] for line in (tmp_path / "a" / "chains.jsonl").read_bytes().splitlines()]
+    root = next(c["root"] for c in chains if c["root"].startswith("ZD"))
+    from_db = _treasury("trace", root, "--db", "--json", "--unmask", env=_env(url))
+    assert from_db.returncode == 0, from_db.stderr
+    in_file = next(c for c in chains if c["root"] == root)
+    # The same chain; the store keeps times in UTC, the replay writes them as the events gave them.
+    assert Chain.model_validate_json(from_db.stdout) == Chain.model_validate_json(orjson.dumps(in_file))
+    tree_db = _treasury("trace", root, "--db", env=_env(url)).stdout.splitlines()
+    tree_file = _treasury("trace", root, "--out", str(tmp_path / "a"), env=_env(url)).stdout.splitlines()
+    assert tree_db[0] == tree_file[0].split(" · as of ")[0] and len(tree_db) == len(tree_file) > 5
+    assert "⚠ T001" in "\n".join(tree_db) and tree_db[-1].startswith("reconciles")
+    missing = _treasury("trace", "NOPE", "--db", env=_env(url))
+    assert missing.returncode == 1 and "no chain with root 'NOPE'" in missing.stderr
+    _check_served_chain(url, root, Chain.model_validate_json(orjson.dumps(in_file)))
+
+
+def _check_served_chain(url: str, root: str, expected: Chain) -> None:
+    """`treasury serve` over the same database answers the chain, the payment and the CSV."""
+    token = "integration-supervisor-token"
+    env = {**_env(url), "TREASURY_API_TOKENS": f"supervisor:{digest_of(token)}"}
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "stream.cli", "serve", "--port", str(port)], env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    output = server.communicate(timeout=5)[0]
+                    raise AssertionError(f"treasury serve did not come up: {output}") from None
+                time.sleep(0.2)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{base}/api/chains/{root}", timeout=10)
+        assert refused.value.code == 401
+
+        def get(path: str) -> bytes:
+            request = urllib.request.Request(f"{base}{path}", headers={"Authorization": f"Bearer {token}"})
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return bytes(response.read())
+
+        assert Chain.model_validate_json(get(f"/api/chains/{root}")) == expected
+        paid = next(p for p in expected.payments if p.status == "settled")
+        body = orjson.loads(get(f"/api/payments/{paid.payment_id}"))
+        assert body["chain"]["root"] == root and body["chain"]["payment"]["payee_account"] == paid.payee_account
+        assert body["chain"]["path"][-1]["indicator_id"] == expected.nodes[0].indicator_id
+        csv_text = get(f"/api/chains/{root}/recipients.csv").decode("utf-8-sig")
+        assert csv_text.count("\r\n") == 1 + sum(1 for p in expected.payments if p.status != "rejected")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def test_an_unreachable_server_is_a_store_error() -> None:

@@ -299,14 +299,19 @@ def test_direct_fund_diversion_is_rejected_with_a_critical_alert(rules: RulesCon
     engine.handle_line(line("indicator", indicator_data(direct_fund_code="ZD-2022-001")), "t", 0)
     engine.handle_line(line("project", project_data()), "t", 1)
     out = engine.handle_line(line("payment", payment_data(payee={"kind": "platform_company"})), "t", 2)
-    decision, alert = out
+    # The payment comes more than 30 days after the indicator: its T001 deadline passes first.
+    overdue, decision, alert, diverted = out
+    assert isinstance(overdue, Alert) and (overdue.code, overdue.subject.id) == ("T001", "IND-1")
     assert isinstance(decision, Decision)
-    assert isinstance(alert, Alert)
+    assert isinstance(alert, Alert) and isinstance(diverted, Alert)
     assert decision.outcome == "rejected"
     assert [r.code for r in decision.reasons] == ["D001"]
     assert (alert.code, alert.severity, alert.status) == ("D001", "critical", "open")
     assert (alert.subject.kind, alert.subject.id) == ("payment", "PAY-1")
     assert "融资平台公司" in alert.message.zh
+    # T004: the tracing agent's view of the same diversion, on the same payment.
+    assert (diverted.code, diverted.severity, diverted.subject.id) == ("T004", "critical", "PAY-1")
+    assert diverted.evidence["direct_fund_code"] == "ZD-2022-001" and "融资平台公司" in diverted.message.zh
     # The same instruction again: the original decision, no second alert.
     (again,) = engine.handle_line(line("payment", payment_data(payee={"kind": "platform_company"})), "t", 3)
     assert isinstance(again, Decision)

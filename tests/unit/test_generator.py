@@ -12,6 +12,7 @@ import pytest
 from agents.config import default_rules_text, parse_rules
 from agents.findings import Refusal
 from agents.validation.agent import ValidationAgent
+from agents.validation.budget import Drawn, Opened
 from alerts.signals import AlertSignal
 from models.codec import decode_line, payment_hint
 from models.errors import InvalidInput
@@ -106,7 +107,7 @@ def replay() -> Replay:
                 (run.duplicates if item.duplicate_delivery else run.decisions).append(item)
             elif isinstance(item, AlertSignal):
                 run.signals.append(item)
-            else:
+            elif not isinstance(item, Opened | Drawn):  # facts for the tracing agent
                 run.refusals.append(item)
     run.agent = agent
     return run
@@ -164,19 +165,24 @@ def test_events_come_in_event_time_order_except_redeliveries(replay: Replay, exp
     assert late <= expected.injected["redelivery"] + expected.injected["V002"] + 1
 
 
-def test_the_region_is_inner_mongolia_with_direct_fund_chains(replay: Replay) -> None:
+def test_the_region_is_inner_mongolia_with_direct_fund_chains(replay: Replay, expected: Expected) -> None:
     indicators = {e.indicator_id: e for e in replay.events if isinstance(e, Indicator) and e.version == 1}
     treasuries = {i.treasury_code for i in indicators.values()}
     assert {"150000", *(city.code for city in region.CITIES)} <= treasuries
     assert all(i.fiscal_year == 2022 for i in indicators.values())
     allocated = Counter[str]()
+    refused = 0
     for child in indicators.values():
         if child.parent_indicator_id is not None:
             parent = indicators[child.parent_indicator_id]
             assert child.direct_fund_code == parent.direct_fund_code is not None
             assert child.issued_at > parent.issued_at
+            if child.amount == parent.amount and parent.parent_indicator_id is not None:
+                refused += 1  # the injected over-allocation (T002): a county asks for its city's all
+                continue
             allocated[parent.indicator_id] += child.amount
     assert allocated and all(total <= indicators[i].amount for i, total in allocated.items())
+    assert refused == expected.injected["over_allocation"] >= 2
     roots = [i for i in indicators.values() if i.direct_fund_code and i.parent_indicator_id is None]
     assert len(roots) >= 4 and all(r.treasury_code == "150000" for r in roots)
     assert any(i.source == "carryover" for i in indicators.values())
@@ -218,7 +224,10 @@ def test_alerts_are_the_injected_ones(replay: Replay, expected: Expected) -> Non
     for code in ("D001", "F001", "F002", "F003", "F004"):
         assert signals[code] == expected.codes[code]
     assert signals["T005"] == expected.settlement_anomalies >= 2
-    assert set(signals) == {"D001", "F001", "F002", "F003", "F004", "T005"}
+    assert signals["T004"] == signals["D001"]  # every diversion is also a tracing alert
+    assert signals["T002"] == expected.injected["over_allocation"] >= 2
+    # T001/T003 and unsettled T005 are deadlines: the engine's tracing watch raises them (test_tracing.py).
+    assert set(signals) == {"D001", "F001", "F002", "F003", "F004", "T002", "T004", "T005"}
     assert replay.agent is not None and replay.agent.state.stale_versions == 1
 
 

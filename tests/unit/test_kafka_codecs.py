@@ -1,13 +1,18 @@
 """Every kind of state a worker keeps in a changelog reads back equal to what was written."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 
 from agents.ledger import Account
+from agents.tracing.watch import Deadline
 from agents.validation.agent import PaymentRecord
 from agents.validation.budget import Credit, Debit, Verdict
 from agents.validation.patterns import Recent
+from alerts.lifecycle import AlertBook
+from alerts.signals import AlertSignal
+from models.codec import encode_data
 from stream.kafka.codecs import dumps_state, dumps_step, loads_state, loads_step
 from stream.kafka.topics import key_of
 from tests.unit.conftest import make_block, make_indicator, make_payment, make_project, make_settlement
@@ -39,6 +44,8 @@ def _record() -> PaymentRecord:
     [make_payment()],
     [make_payment(), make_settlement(), make_payment(payment_id="PAY-2")],
     [Debit("P", "C", 1, 100, 100, AT)],
+    Deadline("T005", "PAY-1", "IND-1", "3", AT, AT + timedelta(days=5)),
+    Deadline("T001", "IND-1", "IND-1", "", AT, AT + timedelta(days=30), fired=True),
     None,
 ], ids=lambda v: type(v).__name__)
 def test_state_round_trips(value: object) -> None:
@@ -51,7 +58,26 @@ def test_payment_record_round_trips() -> None:
     assert back == record and back.decision == record.decision
 
 
-@pytest.mark.parametrize("step", [Debit("P", "C", 2, 500, 200, AT), Verdict("C", 2, True, "ZD", AT),
+def test_a_tracked_alert_round_trips_with_its_history() -> None:
+    book = AlertBook()
+    book.apply(AlertSignal("T003", "indicator", "IND-1", AT, {"indicator_id": "IND-1", "days": 90,
+                                                              "spent_percent": 12}))
+    book.acknowledge(next(iter(book.alerts)), "operator:alice", AT + timedelta(hours=1))
+    (tracked,) = book.alerts.values()
+    back = loads_state(dumps_state(tracked))
+    assert back.alert == tracked.alert and back.history == tracked.history
+    assert [h.action for h in back.history] == ["opened", "acknowledged"]
+
+
+def test_a_payment_record_written_before_payees_were_kept_still_reads() -> None:
+    record = _record()
+    old = b"R" + orjson.dumps([record.fingerprint.hex(), record.indicator_id, record.amount_fen, record.status,
+                               encode_data(record.decision).decode()])  # five elements: no payee
+    back = loads_state(old)
+    assert back.payee is None and back.decision == record.decision
+
+
+@pytest.mark.parametrize("step", [Debit("P", "C", 2, 500, 200, AT), Verdict("C", 2, True, "ZD", AT, "ZD"),
                                   Credit("P", "C", 3, 100, 400, AT)])
 def test_steps_round_trip(step: object) -> None:
     assert loads_step(dumps_step(step)) == step  # type: ignore[arg-type]

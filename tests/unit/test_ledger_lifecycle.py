@@ -9,6 +9,7 @@ import pytest
 from agents.findings import Refusal
 from agents.ledger import Account, Ledger
 from agents.validation.agent import ValidationAgent
+from agents.validation.budget import Drawn, Opened
 from alerts.signals import AlertSignal
 from models.errors import InvariantViolation
 from models.inputs import Payment
@@ -340,7 +341,7 @@ def test_adjustment_down_to_exactly_committed_is_applied(ready_agent: Validation
 
 def test_allocation_to_a_child_debits_the_parents_allocated(ready_agent: ValidationAgent) -> None:
     child = make_indicator(indicator_id="IND-C", parent_indicator_id="IND-1", amount="300.00")
-    assert ready_agent.on_indicator(child) == []
+    assert [type(i) for i in ready_agent.on_indicator(child)] == [Drawn, Opened]
     assert balances(ready_agent) == (100_000, 30_000, 0, 0, 70_000)
     assert balances(ready_agent, "IND-C") == (30_000, 0, 0, 0, 30_000)
     # The child is adjusted up, then down: the parent's allocation follows the difference.
@@ -355,7 +356,7 @@ def test_allocation_to_a_child_debits_the_parents_allocated(ready_agent: Validat
 
 def test_allocation_of_everything_available_is_applied(ready_agent: ValidationAgent) -> None:
     child = make_indicator(indicator_id="IND-C", parent_indicator_id="IND-1", amount="1000.00")
-    assert ready_agent.on_indicator(child) == []
+    assert [type(i) for i in ready_agent.on_indicator(child)] == [Drawn, Opened]
     assert balances(ready_agent) == (100_000, 100_000, 0, 0, 0)
 
 

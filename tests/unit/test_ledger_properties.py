@@ -96,7 +96,7 @@ def test_ledger_never_below_zero_and_equals_reference(ops: list[tuple]) -> None:
         '"research":false,"special_bond":false,"updated_at":"2022-01-01T09:00:00+08:00"}'
     ))
     for indicator_id, amount_fen in INDICATORS.items():
-        assert agent.on_indicator(_indicator(indicator_id, amount_fen)) == []
+        assert [type(i).__name__ for i in agent.on_indicator(_indicator(indicator_id, amount_fen))] == ["Opened"]
     ref = Reference()
     sent: dict[str, Payment] = {}
     effective: dict[str, str] = {}

@@ -69,13 +69,28 @@ def forecast(treasury: str, day: int, p50: str) -> Forecast:
     }))
 
 
-def chain(root: str, spent: str) -> Chain:
+def chain(root: str, spent: str, status: str) -> Chain:
+    """Region IND-1 -> city IND-C -> county IND-L, paid from the county; another root beside it."""
+    def node(indicator: str, parent: str | None, amount: str, allocated: str, node_spent: str) -> dict[str, Any]:
+        return {"indicator_id": indicator, "parent_indicator_id": parent, "treasury_code": "150100",
+                "agency_code": "A1", "amount": amount, "allocated": allocated, "reserved": "0.00",
+                "spent": node_spent, "issued_at": at(0)}
     return Chain.model_validate_json(orjson.dumps({
         "root": root,
-        "nodes": [{"indicator_id": "IND-1", "treasury_code": "150100", "agency_code": "A1", "amount": "100.00",
-                   "allocated": "0.00", "reserved": "0.00", "spent": spent, "issued_at": at(0)}],
-        "payments": [],
+        "nodes": [node("IND-1", None, "100.00", "60.00", "0.00"), node("IND-C", "IND-1", "60.00", "30.00", "0.00"),
+                  node("IND-L", "IND-C", "30.00", "0.00", spent)],
+        "payments": [{"payment_id": "P1", "indicator_id": "IND-L", "payee_name": "某合作社",
+                      "payee_account": "6222000000001234", "payee_kind": "organization", "amount": "10.00",
+                      "status": status}],
     }))
+
+
+OTHER_CHAIN = Chain.model_validate_json(orjson.dumps({
+    "root": "IND-9",
+    "nodes": [{"indicator_id": "IND-9", "treasury_code": "150200", "agency_code": "A9", "amount": "5.00",
+               "allocated": "0.00", "reserved": "0.00", "spent": "0.00", "issued_at": at(0)}],
+    "payments": [],
+}))
 
 
 # Three batches as a runtime would write them: held then released, redeliveries, a conflicting
@@ -99,7 +114,8 @@ BATCHES: list[list[WireModel]] = [
         alert("F001-b", "open", minutes=4),
         dead(3),  # the same offset again (a redelivery)
         dead(9, "x\x00y"),
-        chain("DF-1", "10.00"),
+        chain("DF-1", "0.00", "accepted"),
+        OTHER_CHAIN,
     ],
     [
         decision("P2", "accepted", ["F001"], minutes=30),  # released by an operator
@@ -109,7 +125,7 @@ BATCHES: list[list[WireModel]] = [
         alert("F001-a", "acknowledged", minutes=20, count=2),
         alert("F001-b", "resolved", minutes=40),
         forecast("150100", 1, "6.00"),
-        chain("DF-1", "20.00"),
+        chain("DF-1", "10.00", "settled"),
     ],
 ]
 LEDGER = [("IND-1", 10_000, 0, 2_000, 3_000, at(5)), ("IND-2", 500, 100, 0, 0, at(5))]
@@ -128,6 +144,9 @@ async def snapshot(store: Store) -> dict[str, Any]:
         "deadletters": await store.deadletter_count(),
         "forecast": await store.forecast("150100", date(2022, 3, 1)),
         "chain": await store.chain("DF-1"),
+        "no_chain": await store.chain("DF-404"),
+        "path": await store.payment_path("P1"),
+        "no_path": await store.payment_path("P404"),
         "ledger": {i: await store.ledger(i) for i in ("IND-1", "IND-2")},
     }
 
@@ -178,7 +197,12 @@ def assert_expected(snap: dict[str, Any]) -> None:
     assert [h["status"] for h in snap["alert_history"]["F001-a"]] == ["open", "open", "acknowledged"]
     assert snap["deadletters"] == 2
     assert snap["forecast"]["payload"]["points"][0]["p50"] == "6.00"
-    assert snap["chain"]["payload"]["nodes"][0]["spent"] == "20.00"
+    assert snap["chain"] == chain("DF-1", "10.00", "settled")  # walked down from the root, newest state
+    assert snap["no_chain"] is None and snap["no_path"] is None
+    root, payment, path = snap["path"]
+    assert root == "DF-1"
+    assert (payment.payment_id, payment.status) == ("P1", "settled")
+    assert [n.indicator_id for n in path] == ["IND-L", "IND-C", "IND-1"]  # walked up to the top
     assert snap["ledger"]["IND-1"]["reserved_fen"] == 2_000 and snap["ledger"]["IND-1"]["updated_at"] == at(5)
 
 

@@ -315,8 +315,9 @@ def test_d001_direct_funds_to_a_forbidden_account(agent: ValidationAgent, kind: 
     assert KIND_ZH[kind] in decision.reasons[0].message
     assert kind in decision.reasons[0].message_en
     alerts = [e for e in emitted if isinstance(e, AlertSignal)]
-    assert [(s.code, s.subject_kind, s.subject_id) for s in alerts] == [("D001", "payment", "PAY-1")]
-    assert alerts[0].evidence["direct_fund_code"] == "ZD-2022-001"
+    assert [(s.code, s.subject_kind, s.subject_id) for s in alerts] == [("D001", "payment", "PAY-1"),
+                                                                        ("T004", "payment", "PAY-1")]
+    assert alerts[0].evidence["direct_fund_code"] == alerts[1].evidence["direct_fund_code"] == "ZD-2022-001"
 
 
 def test_d001_direct_funds_to_an_organization_are_accepted(agent: ValidationAgent) -> None:
@@ -341,7 +342,7 @@ def test_d001_through_an_inherited_direct_fund(agent: ValidationAgent) -> None:
     assert_fires(decision, "D001", "rejected")
     assert "融资平台公司" in decision.reasons[0].message
     assert "platform_company" in decision.reasons[0].message_en
-    (signal,) = [e for e in emitted if isinstance(e, AlertSignal)]
+    (signal,) = [e for e in emitted if isinstance(e, AlertSignal) and e.code == "D001"]
     assert signal.evidence["direct_fund_code"] == "ZD-2022-001"
 
 

@@ -1,0 +1,1 @@
+"""The tracing agent: fund chains from source document to end recipient, and the T-rules."""
