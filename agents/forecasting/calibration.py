@@ -56,6 +56,10 @@ class Calibration:
             if 1 <= h <= len(points):
                 residuals[h].append(balance - points[h - 1])
 
+    def calibrated(self) -> bool:
+        """Whether every horizon has enough residuals (no cold-start band needed)."""
+        return all(len(window) >= self.needed for window in self.residuals[1:])
+
     def recalibrate(self, daily_sigma: float) -> None:
         """Recompute every horizon's band (at refit time: sorting is the costly part)."""
         for h in range(1, self.horizon + 1):

@@ -50,7 +50,7 @@ def refit(book: CashBook, as_of: date, rules: RulesConfig) -> None:
         book.calibration.recalibrate(sqrt(sum((n - mean) ** 2 for n in nets) / len(nets)))
         return
     first, ins, outs = book.series(as_of, every)
-    book.profile = fit_profile(first, ins, outs, every.level_days)
+    book.profile = fit_profile(first, ins, outs, every.level_days, with_sigma=not book.calibration.calibrated())
     book.calibration.recalibrate(book.profile.daily_sigma)
     book.prune(as_of, max(every.history_days, rules.cash.spike_window_days) + 1)
 

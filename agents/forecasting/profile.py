@@ -122,12 +122,15 @@ class Profile:
         return found
 
 
-def fit_profile(first: date, inflow: Sequence[float], outflow: Sequence[float], level_days: int) -> Profile:
-    """The profile of consecutive days starting at `first`."""
+def fit_profile(
+    first: date, inflow: Sequence[float], outflow: Sequence[float], level_days: int, with_sigma: bool = True
+) -> Profile:
+    """The profile of consecutive days starting at `first`; `with_sigma=False` skips the daily error
+    (only the cold-start bands need it, and it costs as much as a fit)."""
     days = [first + timedelta(days=i) for i in range(len(inflow))]
     ins, outs = fit_series(days, inflow, level_days), fit_series(days, outflow, level_days)
-    errors = [
-        (i - ins.expect(d)) - (o - outs.expect(d)) for d, i, o in zip(days, inflow, outflow, strict=True)
-    ]
-    sigma = sqrt(sum(e * e for e in errors) / len(errors)) if errors else 0.0
+    sigma = 0.0
+    if with_sigma and days:
+        errors = [(i - ins.expect(d)) - (o - outs.expect(d)) for d, i, o in zip(days, inflow, outflow, strict=True)]
+        sigma = sqrt(sum(e * e for e in errors) / len(errors))
     return Profile(ins, outs, sigma)
