@@ -15,7 +15,8 @@ from math import floor, sqrt
 
 # The standard normal's 90th percentile: the cold-start band is +-1.2816 sigma (P10..P90).
 _Z90 = 1.2815515655446004
-Band = tuple[float, float, float]  # offsets of P10, P50, P90 from the point forecast
+Band = tuple[float, float, float]
+_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)  # offsets of P10, P50, P90 from the point forecast
 
 
 def percentile(ordered: list[float], share: float) -> float:
@@ -33,28 +34,33 @@ class Calibration:
     horizon: int
     keep: int
     needed: int
-    # (forecast day's ordinal, point forecasts for the days after it), oldest first.
-    paths: deque[tuple[int, list[float]]] = field(default_factory=deque)
-    residuals: list[deque[float]] = field(init=False)
+    # (forecast day's ordinal, known path, model part), oldest first: the known path is the
+    # balance plus the known flows, the model part the cumulated expected unscheduled flow.
+    paths: deque[tuple[int, list[float], list[float]]] = field(default_factory=deque)
+    # Per horizon: (actual - known path, model part) of each scored forecast.
+    residuals: list[deque[tuple[float, float]]] = field(init=False)
     bands: list[Band] = field(init=False)
+    # Per horizon: how much of the model part to trust (see recalibrate).
+    weights: list[float] = field(init=False)
 
     def __post_init__(self) -> None:
         self.residuals = [deque(maxlen=self.keep) for _ in range(self.horizon + 1)]
         self.bands = [(0.0, 0.0, 0.0)] * (self.horizon + 1)
+        self.weights = [1.0] * (self.horizon + 1)
 
-    def remember(self, as_of: date, points: list[float]) -> None:
-        """The point forecasts for the days after `as_of` (horizon 1, 2, ...)."""
-        self.paths.append((as_of.toordinal(), points))
+    def remember(self, as_of: date, known: list[float], model: list[float]) -> None:
+        """A forecast's two parts for the days after `as_of` (horizon 1, 2, ...)."""
+        self.paths.append((as_of.toordinal(), known, model))
 
     def observe(self, day: date, balance: int) -> None:
         """A balance statement: score every remembered forecast that made a point for this day."""
         paths, today, residuals = self.paths, day.toordinal(), self.residuals
         while paths and today - paths[0][0] > self.horizon:
             paths.popleft()
-        for as_of, points in paths:
+        for as_of, known, model in paths:
             h = today - as_of
-            if 1 <= h <= len(points):
-                residuals[h].append(balance - points[h - 1])
+            if 1 <= h <= len(known):
+                residuals[h].append((balance - known[h - 1], model[h - 1]))
 
     def calibrated(self) -> bool:
         """Whether every horizon has enough residuals (no cold-start band needed)."""
@@ -65,8 +71,14 @@ class Calibration:
         for h in range(1, self.horizon + 1):
             window = self.residuals[h]
             if len(window) >= self.needed:
-                ordered = sorted(window)
+                # The weight of the model part that would have erred least at this horizon
+                # (far out, a calendar model's drift can cost more than it earns), then the
+                # residuals of that combination give the band.
+                weight = min(_WEIGHTS, key=lambda w: (sum(abs(r - w * m) for r, m in window), -w))
+                ordered = sorted(r - weight * m for r, m in window)
+                self.weights[h] = weight
                 self.bands[h] = (percentile(ordered, 0.1), percentile(ordered, 0.5), percentile(ordered, 0.9))
             else:
                 spread = _Z90 * daily_sigma * sqrt(h)
+                self.weights[h] = 1.0
                 self.bands[h] = (-spread, 0.0, spread)

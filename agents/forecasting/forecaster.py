@@ -71,11 +71,14 @@ def project(book: CashBook, as_of: date, balance: int, horizon: int, remember: b
     # Accepted payments leave within days; counted on day 1, the cautious side.
     known[days[0]] = known.get(days[0], 0) - book.committed()
     profile, bands = book.profile, book.calibration.bands
+    calibration = book.calibration
     nets = [profile.net(day) for day in days] if profile is not None else [0.0] * horizon
-    levels = list(accumulate([known.get(day, 0) + net for day, net in zip(days, nets, strict=True)],
-                             initial=float(balance)))[1:]
+    base = list(accumulate([float(known.get(day, 0)) for day in days], initial=float(balance)))[1:]
+    model = list(accumulate(nets))
     if remember:
-        book.calibration.remember(as_of, levels)
+        calibration.remember(as_of, base, model)
+    weights = calibration.weights
+    levels = [b + weights[h] * m for h, (b, m) in enumerate(zip(base, model, strict=True), 1)]
     low, mid, high = zip(*bands[1:horizon + 1], strict=True)
     return Path(as_of, balance, days,
                 [round(level + b) for level, b in zip(levels, low, strict=True)],

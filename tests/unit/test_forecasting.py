@@ -146,3 +146,19 @@ def test_trusted_forecast_equals_a_validated_copy(agent: ForecastingAgent) -> No
     f = forecast(feed_history(agent, 40))
     rebuilt = trusted(Forecast, **dict(f))
     assert Forecast.model_validate_json(f.model_dump_json()) == rebuilt
+
+
+def test_calibration_scores_paths_and_weighs_the_model_part_by_how_it_did() -> None:
+    from agents.forecasting.calibration import Calibration
+
+    calibration = Calibration(horizon=2, keep=50, needed=5)
+    calibration.remember(date(2022, 1, 1), [1000.0, 1000.0], [100.0, 250.0])
+    calibration.observe(date(2022, 1, 3), 1200)
+    assert list(calibration.residuals[2]) == [(200.0, 250.0)]  # actual - known path, model part
+    for _ in range(10):
+        # Horizon 1: the balance moved exactly as the model said. Horizon 2: not at all.
+        calibration.residuals[1].append((100.0, 100.0))
+        calibration.residuals[2].append((0.0, 100.0))
+    calibration.recalibrate(0.0)
+    assert calibration.weights[1:] == [1.0, 0.0]
+    assert calibration.bands[1] == (0.0, 0.0, 0.0)
