@@ -54,10 +54,11 @@ class ForecastingAgent:
 
     def on_balance(self, statement: TreasuryBalance) -> list[ForecastOut]:
         book, day, at = self.book(statement.treasury_code), self.day(statement.as_of), statement.as_of
+        if book.forecast_day == day:
+            book.statement(statement.balance, day)
+            return []  # a corrected statement the same day: the day's forecast (and score) stand
         book.calibration.observe(day, statement.balance)
         book.statement(statement.balance, day)
-        if book.forecast_day == day:
-            return []  # a corrected statement the same day: the day's forecast stands
         book.forecast_day = day
         refit(book, day, self.rules)
         path = project(book, day, statement.balance, self._horizon, remember=True)

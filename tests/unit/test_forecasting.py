@@ -162,3 +162,12 @@ def test_calibration_scores_paths_and_weighs_the_model_part_by_how_it_did() -> N
     calibration.recalibrate(0.0)
     assert calibration.weights[1:] == [1.0, 0.0]
     assert calibration.bands[1] == (0.0, 0.0, 0.0)
+
+
+def test_a_second_statement_the_same_day_is_not_scored_twice(agent: ForecastingAgent) -> None:
+    feed_history(agent, 5)
+    window = agent.books["150100"].calibration.residuals[1]
+    before = len(window)
+    agent.on_balance(make_balance(balance="15500.00", as_of=f"{day_of(4)}T18:30:00+08:00"))
+    assert len(window) == before
+    assert agent.books["150100"].position == 1_550_000  # but the position follows it
