@@ -108,6 +108,8 @@ class AlertBook:
         at: datetime,
         evidence: dict[str, Any] | None = None,
     ) -> Alert:
+        # Never back in time: a signal from another partition may carry an earlier event time.
+        at = max(at, tracked.alert.updated_at)
         update: dict[str, Any] = {"status": status, "updated_at": at}
         if evidence is not None:
             update["evidence"] = evidence

@@ -106,8 +106,16 @@ class Engine:
         return self._forwarding(self.validation.receive_indicator(indicator))
 
     def handle_step(self, step: Step, raw: bytes, source: str, offset: int) -> list[WireModel]:
-        """An allocation step handed over from another partition (Kafka runtime)."""
-        return self._wire(self._forwarding(self.validation.on_step(step)), raw, source, offset)
+        """An allocation step handed over from another partition (Kafka runtime).
+
+        A step may start a clock (a verdict opens an indicator) on a lane whose event time is
+        already past the deadline, and the lane may see no later event: check it now.
+        """
+        out = self._wire(self._forwarding(self.validation.on_step(step)), raw, source, offset)
+        lane = self.lane()
+        now = self._lane_now.get(lane)
+        due = self.tracing.advance(lane, now) if now is not None else []
+        return [*out, *self._wire(list(due), raw, source, offset)] if due else out
 
     def _forwarding(self, items: list[Emitted | BudgetOut]) -> list[Emitted]:
         emitted: list[Emitted] = []

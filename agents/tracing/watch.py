@@ -117,10 +117,19 @@ class TraceWatch:
         if deadline is None:
             return []
         del self.deadlines[key]
-        if not deadline.fired:
-            return []
         kind: SubjectKind = "payment" if code == UNSETTLED else "indicator"
-        return [AlertSignal(code, kind, subject_id, at, active=False)]
+        cleared = AlertSignal(code, kind, subject_id, at, active=False)
+        if deadline.fired:
+            return [cleared]
+        if at < deadline.due_at:
+            return []
+        # Too late, though this lane's time had not reached the deadline yet (another partition's
+        # step arrived first): the condition did hold from the deadline until now, so say so, as a
+        # replay that saw time pass in order would have.
+        evidence = self._check(deadline)
+        if evidence is None:
+            return []
+        return [AlertSignal(code, kind, subject_id, deadline.due_at, evidence), cleared]
 
     def _heap(self, lane: str) -> list[tuple[datetime, str]]:
         if self._heaps is None:

@@ -184,7 +184,8 @@ class Reference:
                 prj = self.project(owner, key, doc.name, county_day * DAY + 10 * HOUR)
                 self.indicator(owner, prj.project_id, line, county_day * DAY + 11 * HOUR, parent=node, direct=code)
                 ctx.injected["idle_direct_leaf"] += 1
-                # T002: another county asks the city for the city's whole amount; refused.
+                # T002: another county asks the city for more than the city's whole amount: refused
+                # whatever order the siblings' allocations reach the city in (Kafka: another partition).
                 over = self.indicator(owner, prj.project_id, line, county_day * DAY + 12 * HOUR, parent=node,
                                       direct=code)
                 over.over = True
@@ -210,7 +211,7 @@ class Reference:
                 node.amount = ceil_to(sum(c.amount for c in granted) * rng.uniform(1.0, 1.03), 1_000_000)
                 for leaf in node.children:
                     if leaf.over:
-                        leaf.amount = node.amount
+                        leaf.amount = node.amount + 1_000_000
             root.amount = ceil_to(sum(c.amount for c in root.children) * rng.uniform(1.0, 1.02), 1_000_000)
         overdrawn = set()
         for p in plan:

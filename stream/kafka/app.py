@@ -20,6 +20,7 @@ from agents.ledger import Ledger
 from agents.validation.agent import ValidationAgent
 from agents.validation.budget import Step, step_target
 from agents.validation.reference import ReferenceState
+from alerts.lifecycle import AlertBook
 from models.base import WireModel
 from models.codec import TYPE_NAME, decode_data, encode_data
 from models.errors import InvalidInput
@@ -91,8 +92,11 @@ class TreasuryApp:
         )
         self.pin = Pin()
         self.outputs = {kind: self._topic(kind) for kind in (*OUTPUTS, STEPS, LEDGER)}
-        self.engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes)
-        self.engine.bind(self._durable_agent())
+        self.engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes,
+                             alerts=AlertBook(self._pinned("alert-book")))
+        self.engine.bind(self._durable_agent(), deadlines=self._pinned("deadlines"))
+        # Each partition is a lane of event time: it owns its indicators' deadlines (tracing watch).
+        self.engine.lane = lambda: str(self.pin.partition)
         self._steps: list[Step] = []
         self.engine.forward = self._steps.append
         self.ledger_topics = tuple(self.topics.name(kind) for kind in LEDGER_INPUTS)
@@ -127,6 +131,7 @@ class TreasuryApp:
             ledger=Ledger(self.accounts),
             indicators=self._pinned("indicators"),
             direct_fund=self._pinned("direct-fund"),
+            roots=self._pinned("roots"),
             allocations=self._pinned("allocations"),
             pending=self._pinned("pending"),
             early_debits=self._pinned("early-debits"),
@@ -171,6 +176,7 @@ class TreasuryApp:
                 starts = {}  # unknown: each partition waits for a fetch answer instead (see _drained)
             async with self._lock:
                 self._start_offsets = starts
+                self.engine.tracing.reload()  # recovered deadlines: rebuild their order when next asked
 
         @self.app.on_partitions_revoked.connect  # type: ignore[arg-type]
         async def on_revoked(app: Any, revoked: set[Any], **kwargs: Any) -> None:

@@ -23,7 +23,8 @@ INPUT_KEYS: Final[dict[str, str]] = {
 BROADCAST_INPUTS: Final = ("project", "payee_block", "clock")
 # What the validation agent reads, co-partitioned and merged by event time; on equal times the
 # reference data goes first, as it does in a file.
-LEDGER_INPUTS: Final = ("project", "payee_block", "indicator", "payment", "settlement")
+# `clock` moves each partition's event time (the tracing deadlines: ARCHITECTURE.md, "Lanes").
+LEDGER_INPUTS: Final = ("project", "payee_block", "clock", "indicator", "payment", "settlement")
 OUTPUTS: Final = ("decision", "alert", "deadletter")
 # Header carrying the source's own message order (the file's line number from `treasury produce`).
 SEQ_HEADER: Final = "treasury-seq"

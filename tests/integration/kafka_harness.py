@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaConsumer
 
 from models.codec import decode_line
 from models.errors import InvalidInput
-from models.outputs import Decision
+from models.outputs import Alert, Chain, Decision
 from stream.engine import Engine
 from stream.settings import Settings
 
@@ -39,18 +39,36 @@ def effective(decisions: list[dict[str, Any]]) -> Effective:
     return out
 
 
-def replay_in_process(path: Path) -> tuple[Effective, dict[str, tuple[int, int, int, int]]]:
-    """What the embedded runtime decides for a file, and its final ledger (the reference)."""
+@dataclass
+class Reference:
+    """What the embedded runtime makes of a file: the reference a Kafka run must equal."""
+
+    decisions: Effective
+    ledger: dict[str, tuple[int, int, int, int]]
+    alerts: dict[str, tuple[str, str]]  # alert_id -> (code, final status)
+    chains: dict[str, Chain]
+
+
+def replay_reference(path: Path) -> Reference:
     engine = Engine(Settings().load_rules())
     decisions: list[dict[str, Any]] = []
+    alerts: dict[str, tuple[str, str]] = {}
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
             for out in engine.handle_line(line.rstrip(b"\n"), path.name, number):
                 if isinstance(out, Decision):
                     decisions.append(orjson.loads(out.__pydantic_serializer__.to_json(out, exclude_none=True)))
+                elif isinstance(out, Alert):
+                    alerts[out.alert_id] = (out.code, out.status)
     ledger = {key: (a.amount, a.allocated, a.reserved, a.spent)
               for key, a in engine.validation.state.ledger.accounts.items()}
-    return effective(decisions), ledger
+    return Reference(effective(decisions), ledger, alerts, {c.root: c for c in engine.chains()})
+
+
+def replay_in_process(path: Path) -> tuple[Effective, dict[str, tuple[int, int, int, int]]]:
+    """What the embedded runtime decides for a file, and its final ledger (the reference)."""
+    reference = replay_reference(path)
+    return reference.decisions, reference.ledger
 
 
 def payment_ids(path: Path) -> set[str]:

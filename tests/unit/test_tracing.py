@@ -2,6 +2,7 @@
 
 import asyncio
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,9 @@ import orjson
 import pytest
 
 from agents.config import RulesConfig, default_rules_text, parse_rules
+from agents.ledger import Account
 from agents.tracing.chain import assemble, mask_account, path_up, reconcile
+from agents.tracing.watch import TraceWatch
 from models.base import WireModel
 from models.outputs import Alert, Chain, Decision
 from stream import cli
@@ -355,3 +358,65 @@ def test_trace_names_a_missing_root_and_a_directory_that_is_not_a_replay(tmp_pat
 def test_yuan_and_masking() -> None:
     assert yuan(123456789) == "1,234,567.89" and yuan(5) == "0.05"
     assert mask_account("6222000000001234") == "************1234" and mask_account("12") == "12"
+
+
+# --- lanes (the Kafka runtime: one per partition) ------------------------------------------------
+
+
+def _watch(rules: RulesConfig) -> tuple[TraceWatch, dict[str, Account]]:
+    accounts = {"IND-L": Account(30_000)}
+    return TraceWatch(rules.tracing, accounts), accounts
+
+
+def _indicator(issued_at: str) -> Any:
+    from tests.unit.conftest import make_indicator
+
+    return make_indicator(indicator_id="IND-L", issued_at=issued_at, direct_fund_code=DOC)
+
+
+def test_a_lane_only_passes_its_own_deadlines(rules: RulesConfig) -> None:
+    watch, _ = _watch(rules)
+    watch.opened(_indicator("2022-01-12T09:00:00+08:00"), True, lane="1")
+    late = datetime.fromisoformat("2022-12-31T00:00:00+08:00")
+    assert watch.advance("2", late) == []  # another partition's time
+    fired = watch.advance("1", late)
+    assert [(s.code, s.subject_id, s.at.date().isoformat()) for s in fired] == [
+        ("T001", "IND-L", "2022-02-11"), ("T003", "IND-L", "2022-04-12")]
+
+
+def test_a_late_use_from_another_lane_raises_and_resolves_what_a_replay_would_have(rules: RulesConfig) -> None:
+    """The lane had not reached the deadline when an allocation issued after it arrived."""
+    watch, _ = _watch(rules)
+    watch.opened(_indicator("2022-01-12T09:00:00+08:00"), True, lane="1")
+    signals = watch.drawn("IND-L", datetime.fromisoformat("2022-03-01T09:00:00+08:00"))
+    assert [(s.code, s.active, s.at.date().isoformat()) for s in signals] == [
+        ("T001", True, "2022-02-11"), ("T001", False, "2022-03-01")]
+    assert watch.deadlines == {}  # T003 went too: a node with allocations is no leaf
+
+
+def test_a_use_in_time_cancels_quietly_and_reload_rebuilds_the_order(rules: RulesConfig) -> None:
+    watch, accounts = _watch(rules)
+    watch.opened(_indicator("2022-01-12T09:00:00+08:00"), True, lane="1")
+    assert watch.used("IND-L", datetime.fromisoformat("2022-01-20T09:00:00+08:00")) == []
+    watch.reload()  # e.g. after a rebalance: the order is rebuilt from the durable deadlines
+    accounts["IND-L"] = Account(30_000, spent=20_000)
+    assert watch.advance("1", datetime.fromisoformat("2022-12-31T00:00:00+08:00")) == []  # 66 % spent
+
+
+def test_a_verdict_on_a_lane_already_past_the_deadline_fires_at_once(rules: RulesConfig) -> None:
+    """Kafka: the child's partition read all its events before its parent's verdict came back."""
+    engine = Engine(rules)
+    steps: list[Any] = []
+    engine.forward = steps.append
+    engine.validation.state.wait_for_parents = True
+    engine.handle_line(line("indicator", indicator_data(issued_at=ISSUED, direct_fund_code=DOC)), "t", 1)
+    engine.handle_line(line("indicator", indicator_data(indicator_id="IND-C", parent_indicator_id="IND-1",
+                                                        amount="600.00", issued_at=ISSUED)), "t", 2)
+    engine.handle_line(line("clock", {"now": "2022-12-31T00:00:00+08:00"}), "t", 3)  # the lane's last event
+    (debit,) = steps
+    steps.clear()
+    engine.handle_step(debit, b"", "s", 0)  # on the parent: granted
+    (verdict,) = steps
+    out = engine.handle_step(verdict, b"", "s", 1)  # on the child: opened, and long overdue
+    assert sorted((a.code, a.subject.id) for a in out if isinstance(a, Alert)) == [
+        ("T001", "IND-C"), ("T003", "IND-C")]
