@@ -50,8 +50,10 @@ class Scores:
             self.inside[h] += p10 <= actual <= p90
 
     def summary(self) -> tuple[float, float, float]:
-        n = self.n[1:]
-        model, naive, inside = self.model[1:] / n, self.naive[1:] / n, self.inside[1:] / n
+        """Means over the horizons that had outcomes (a sparse sample of origins may miss some)."""
+        seen = self.n > 0
+        n = self.n[seen]
+        model, naive, inside = self.model[seen] / n, self.naive[seen] / n, self.inside[seen] / n
         return float(model.mean()), float(naive.mean()), float(inside.mean())
 
 
@@ -100,7 +102,7 @@ def daily_series(lines: list[bytes], first: date, last: date) -> tuple[np.ndarra
 
 
 def library_forecasts(
-    name: str, series: np.ndarray, fit: Callable[[], object], horizon: int
+    series: np.ndarray, fit: Callable[[], object], horizon: int
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     model = fit()
     out = model.forecast(y=series, h=horizon, level=[80])  # type: ignore[attr-defined]
@@ -144,7 +146,7 @@ def run(seed: int, every: int) -> dict[str, object]:
             "MSTL on unscheduled flows + known flows": (unscheduled[: i + 1], lambda: MSTL(season_length=[7, 30])),
         }
         for name, (series, fit) in fits.items():
-            mean, lo, hi = library_forecasts(name, series, fit, H)
+            mean, lo, hi = library_forecasts(series, fit, H)
             if "flows" in name:  # a balance path: today's balance + known flows + the library's flows
                 steps = np.array([known.get(origin + timedelta(days=h), 0) for h in range(1, H + 1)]) + mean
                 mean, lo, hi = start + np.cumsum(steps), None, None
