@@ -10,6 +10,7 @@ import pytest
 from agents.config import RulesConfig
 from agents.forecasting.desk import CashDesk
 from agents.validation.agent import ValidationAgent
+from models.inputs import Clock
 from models.outputs import Decision
 from stream.engine import Engine
 from tests.unit.conftest import (
@@ -31,6 +32,10 @@ from tests.unit.conftest import (
 PAYROLL = {"flow_id": "GZ-0310", "kind": "other_out", "amount": "8000.00", "value_date": "2022-03-10",
            "scheduled": True, "sanbao": True, "recorded_at": "2022-02-25T08:00:00+08:00"}
 STATEMENT = {"balance": "10000.00", "as_of": "2022-03-01T08:00:00+08:00"}
+
+
+def make_clock(now: str) -> Clock:
+    return Clock.model_validate_json(f'{{"now": "{now}"}}')
 
 
 def _tax(amount: str, hour: int) -> dict[str, object]:
@@ -150,3 +155,11 @@ def test_the_engine_writes_the_release_as_a_second_decision(rules: RulesConfig) 
     out = [o for n, raw in enumerate(lines) for o in engine.handle_line(raw, "t", n)]
     decisions = [(d.payment_id, d.outcome) for d in out if isinstance(d, Decision)]
     assert decisions == [("B", "held"), ("B", "accepted")]
+
+
+def test_a_clock_past_the_sanbao_date_releases_what_it_protected(desk: tuple[ValidationAgent, CashDesk]) -> None:
+    agent, cash = desk
+    assert _pay(agent, "B", "2500.00", 0).outcome == "held"
+    assert cash.on_clock(make_clock(now="2022-03-10T00:00:00+08:00")) == []  # payroll day: still due
+    out = cash.on_clock(make_clock(now="2022-03-11T00:00:00+08:00"))  # its day passed without it
+    assert [(o.payment_id, o.outcome) for o in out if isinstance(o, Decision)] == [("B", "accepted")]
