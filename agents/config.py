@@ -55,6 +55,16 @@ class CashRules(_Section):
     spike_window_days: Days
 
 
+class ForecastRules(_Section):
+    history_days: Days
+    min_history_days: Days
+    refit_days: Days
+    level_days: Days
+    calibration_origins: Annotated[int, Field(ge=10, le=3660)]
+    min_calibration: Annotated[int, Field(ge=5, le=3660)]
+    spike_min_days: Days
+
+
 class RulesConfig(_Section):
     """Every threshold of DESIGN §4; the TOML file is the only source of the defaults."""
 
@@ -62,6 +72,7 @@ class RulesConfig(_Section):
     sanbao: SanbaoRules
     tracing: TracingRules
     cash: CashRules
+    forecast: ForecastRules
 
     def is_sanbao(self, economic_code: str) -> bool:
         """三保 (wages, livelihood, basic operations) by economic-code prefix."""

@@ -63,7 +63,7 @@ class AlertBook:
             alert = Alert.model_construct(
                 alert_id=key,
                 code=signal.code,
-                severity=spec(signal.code).severity,
+                severity=signal.severity or spec(signal.code).severity,
                 subject=Subject.model_construct(kind=signal.subject_kind, id=signal.subject_id),
                 message=render(signal.code, signal.evidence),
                 evidence=signal.evidence,
@@ -73,11 +73,14 @@ class AlertBook:
             )
             self.alerts[key] = Tracked(alert, [HistoryEntry(signal.at, "opened", "engine")])
             return alert
+        severity = signal.severity or spec(signal.code).severity
         if tracked.alert.status == "resolved":
-            tracked.alert = tracked.alert.model_copy(update={"opened_at": signal.at})
+            tracked.alert = tracked.alert.model_copy(update={"opened_at": signal.at, "severity": severity})
             return self._move(tracked, "open", "reopened", "engine", signal.at, signal.evidence)
         if tracked.alert.evidence == signal.evidence:
             return None
+        if tracked.alert.severity != severity:
+            tracked.alert = tracked.alert.model_copy(update={"severity": severity})
         return self._move(tracked, tracked.alert.status, "updated", "engine", signal.at, signal.evidence)
 
     def acknowledge(self, key: str, actor: str, at: datetime) -> Alert | None:

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 SubjectKind = Literal["payment", "indicator", "treasury"]
+Severity = Literal["info", "warning", "critical"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,3 +18,5 @@ class AlertSignal:
     at: datetime
     evidence: dict[str, Any] = field(default_factory=dict)
     active: bool = True
+    # Overrides the catalogue's severity where a code has two (R002: P50 warning, P10 info).
+    severity: Severity | None = None

@@ -27,6 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--quiet", action="store_true", help="no progress and no summary")
     replay.add_argument("--db", action="store_true", help="also write the outputs to PostgreSQL at DATABASE_URL")
 
+    backtest = commands.add_parser("backtest", help="replay a file; score its cash forecasts per horizon against "
+                                                    "a naive forecast (the last balance carried forward)")
+    backtest.add_argument("file", type=Path, help="input JSON-lines file")
+
     commands.add_parser("migrate", help="apply the SQL migrations to the database at DATABASE_URL")
 
     worker = commands.add_parser("worker", help="run a faust worker on Kafka (KAFKA_BOOTSTRAP_SERVERS)")
@@ -40,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     generate = commands.add_parser("generate", help="write a generated region's event stream to a file")
     generate.add_argument("file", type=Path, help="output JSON-lines file")
     _scenario_options(generate)
+    generate.add_argument("--cash-history", action="store_true",
+                          help="instead: two years of one treasury's flows and balances (for `backtest`)")
 
     trace = commands.add_parser("trace", help="print a fund chain as a tree, from a replay directory or PostgreSQL")
     trace.add_argument("root", help="the chain's root: a direct_fund_code, or a top indicator_id")
@@ -150,11 +156,43 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     asyncio.run(serve(make_app(store, tokens), settings.web_bind, port))
 
 
+def _backtest(args: argparse.Namespace, settings: Settings) -> None:
+    from stream.backtest import backtest_file, report
+
+    engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes)
+    print(report(backtest_file(args.file, engine)))
+
+
+def _generate(args: argparse.Namespace, settings: Settings) -> None:
+    if args.cash_history:
+        from stream.demo.cash_history import cash_history
+
+        lines = cash_history(seed=args.seed)
+        args.file.write_bytes(b"".join(lines))
+        count = len(lines)
+    else:
+        from stream.demo.generator import write_scenario
+
+        count = write_scenario(args.file, seed=args.seed, payments=args.payments)
+    print(f"wrote {count:,} events to {args.file}")
+
+
+def _token(args: argparse.Namespace, settings: Settings) -> None:
+    from stream.api.auth import new_token
+
+    secret, entry = new_token(args.role)
+    print(f"token (give it to the {args.role}; it is not stored anywhere): {secret}")
+    print(f"add to TREASURY_API_TOKENS (comma-separated):  {entry}")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         settings = Settings()
-        if args.command == "replay":
+        simple = {"backtest": _backtest, "generate": _generate, "token": _token}
+        if args.command in simple:
+            simple[args.command](args, settings)
+        elif args.command == "replay":
             _replay(args.file, args.out, settings, args.quiet, db=args.db)
         elif args.command == "migrate":
             from stream.store.wiring import run_migrations
@@ -170,23 +208,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             from stream.kafka.commands import produce
 
             produce(args.file, settings, quiet=args.quiet)
-        elif args.command == "generate":
-            from stream.demo.generator import write_scenario
-
-            count = write_scenario(args.file, seed=args.seed, payments=args.payments)
-            print(f"wrote {count:,} events to {args.file}")
         elif args.command == "demo":
             _demo(args, settings)
         elif args.command == "trace":
             _trace(args, settings)
         elif args.command == "serve":
             _serve(args, settings)
-        elif args.command == "token":
-            from stream.api.auth import new_token
-
-            secret, entry = new_token(args.role)
-            print(f"token (give it to the {args.role}; it is not stored anywhere): {secret}")
-            print(f"add to TREASURY_API_TOKENS (comma-separated):  {entry}")
     except TreasuryError as error:
         print(f"treasury: error: {error}", file=sys.stderr)
         return 1

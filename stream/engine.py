@@ -5,7 +5,7 @@ seen); nothing here reads the wall clock, so a replay is byte-for-byte determini
 """
 
 from collections import Counter
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from hashlib import sha256
@@ -13,6 +13,7 @@ from typing import Any
 
 from agents.config import RulesConfig
 from agents.findings import Refusal
+from agents.forecasting.desk import CashDesk, DeskOut
 from agents.tracing.chain import build_chains
 from agents.tracing.watch import Deadline, TraceWatch
 from agents.validation.agent import Emitted, ValidationAgent
@@ -73,13 +74,16 @@ class Engine:
     lane: Callable[[], str] = field(default=lambda: "")
     _lane_now: dict[str, datetime] = field(default_factory=dict)
     events_by_type: Counter[type] = field(default_factory=Counter)
-    _routes: dict[type, Callable[[Any], list[Emitted]]] = field(init=False)
+    _routes: dict[type, Callable[[Any], Sequence[DeskOut]]] = field(init=False)
+    # Forecasting and S001: balance statements, flows and clock events go to the cash desk.
+    cash: CashDesk = field(init=False)
 
     # Set by the Kafka runtime: allocation steps go to the partition that owns their indicator
     # instead of running here at once (see agents/validation/budget.py).
     forward: Callable[[Step], None] | None = None
 
     def __post_init__(self) -> None:
+        self.cash = CashDesk(self.rules)
         self.bind(ValidationAgent(self.rules))
 
     def bind(self, agent: ValidationAgent, deadlines: MutableMapping[str, Deadline] | None = None) -> None:
@@ -94,6 +98,7 @@ class Engine:
             Project: agent.on_project,
             PayeeBlock: agent.on_block,
         }
+        self._routes.update(self.cash.routes(agent))
 
     def _on_indicator(self, indicator: Indicator) -> list[Emitted]:
         if self.forward is None:
@@ -144,7 +149,6 @@ class Engine:
         due: list[Emitted] = list(self._advance(at))  # deadlines passed before this event happened
         route = self._routes.get(kind)
         if route is None:
-            # Clock, balances and flows only move event time until forecasting lands.
             return self._wire(due, raw, source, offset) if due else []
         emitted = route(event)
         if not due and len(emitted) == 1 and type(emitted[0]) is Decision and not self._starts_clock(emitted[0]):
@@ -202,7 +206,7 @@ class Engine:
 
     def _wire(
         self,
-        emitted: list[Emitted],
+        emitted: Sequence[DeskOut],
         raw: bytes,
         source: str,
         offset: int,
@@ -220,13 +224,15 @@ class Engine:
                 self._one(signal, out, reconciled, raw, source, offset)
         return out
 
-    def _one(self, item: Emitted, out: list[WireModel], reconciled: set[str], raw: bytes, source: str,
+    def _one(self, item: DeskOut, out: list[WireModel], reconciled: set[str], raw: bytes, source: str,
              offset: int) -> None:
         if isinstance(item, Decision):
             out.append(item)
             if self._starts_clock(item) and item.indicator_id is not None:
                 self._alert(self.tracing.accepted(item.payment_id, item.indicator_id, item.decided_at,
                                                   self.lane()), out)
+        elif isinstance(item, WireModel):  # forecasts
+            out.append(item)
         elif isinstance(item, AlertSignal):
             if item.code == "T005" and not item.active and item.subject_id in reconciled:
                 return  # the same settlement raised a new mismatch: the alert stays open

@@ -34,9 +34,19 @@ def _outcome(findings: list[Finding]) -> Outcome:
 
 
 class CashGuard(Protocol):
-    """The S001 seam: may hold a non-三保 payment the treasury's cash cannot yet afford."""
+    """The S001 seam: may hold a non-三保 payment the treasury's cash cannot yet afford.
+
+    It is told of every payment that reserves or moves money, so it knows the cash already
+    promised (accepted, unsettled) and which holds are for cash alone (`cash_hold`: released by
+    the guard when cash allows; a hold that also has another reason waits for an operator).
+    """
 
     def check(self, payment: Payment, treasury_code: str, sanbao: bool) -> Finding | None: ...
+
+    def decided(self, payment: Payment, treasury_code: str, outcome: Outcome, cash_hold: bool) -> None: ...
+
+    def moved(self, payment_id: str, treasury_code: str, amount_fen: int, before: PaymentStatus,
+              after: PaymentStatus, at: datetime) -> None: ...
 
 
 @dataclass(slots=True)
@@ -137,6 +147,8 @@ class ValidationAgent:
             fingerprint, payment.indicator_id, payment.amount, outcome, decision, payment.payee
         )
         emitted: list[Emitted] = [decision]
+        if self.cash_guard is not None and outcome != "rejected":
+            self._tell_guard(payment, outcome, findings)
         for f in findings:
             if f.code in ALERTING_CODES:
                 emitted.append(AlertSignal(f.code, "payment", payment.payment_id, payment.requested_at, f.evidence))
@@ -150,6 +162,18 @@ class ValidationAgent:
             for settlement in early:
                 emitted.extend(self.on_settlement(settlement))
         return emitted
+
+    def _tell_guard(self, payment: Payment, outcome: Outcome, findings: list[Finding]) -> None:
+        indicator = self.state.indicators.get(payment.indicator_id)
+        if self.cash_guard is None or indicator is None:
+            return
+        codes = {f.code for f in findings if f.effect == "hold"}
+        self.cash_guard.decided(payment, indicator.treasury_code, outcome, codes == {"S001"})
+
+    def _guard_moved(self, payment_id: str, record: PaymentRecord, before: PaymentStatus, at: datetime) -> None:
+        indicator = self.state.indicators.get(record.indicator_id)
+        if self.cash_guard is not None and indicator is not None:
+            self.cash_guard.moved(payment_id, indicator.treasury_code, record.amount_fen, before, record.status, at)
 
     def _judge(self, payment: Payment) -> list[Finding]:
         state = self.state
@@ -239,6 +263,7 @@ class ValidationAgent:
             return [self._t005(settlement, problem_en, f"{previous} 状态的支付收到 {status}")]
         record.status = status
         self.payments[settlement.payment_id] = record  # written back: the mapping may be a durable table
+        self._guard_moved(settlement.payment_id, record, previous, settlement.settled_at)
         if settlement.indicator_id != record.indicator_id:
             # Applied to the payment's own indicator (payment_id is the key); the bank's label is flagged.
             problem_en = f"settlement names {settlement.indicator_id}, the payment is on {record.indicator_id}"
@@ -279,4 +304,5 @@ class ValidationAgent:
             update={"outcome": outcome, "decided_at": at, "available_after": account.available}
         )
         self.payments[payment_id] = record
+        self._guard_moved(payment_id, record, "held", at)
         return [record.decision]

@@ -13,7 +13,7 @@ import pytest
 
 from agents.config import RulesConfig, default_rules_text, parse_rules
 from agents.validation.agent import ValidationAgent
-from models.inputs import Indicator, PayeeBlock, Payment, Project, Settlement
+from models.inputs import Indicator, PayeeBlock, Payment, Project, Settlement, TreasuryBalance, TreasuryFlow
 
 CST = timezone(timedelta(hours=8))
 T0 = datetime(2022, 3, 1, 9, 30, tzinfo=CST)
@@ -162,3 +162,36 @@ def ready_agent(agent: ValidationAgent) -> ValidationAgent:
     agent.on_indicator(make_indicator())
     agent.on_project(make_project())
     return agent
+
+
+BALANCE_DEFAULTS: dict[str, Any] = {
+    "treasury_code": "150100",
+    "balance": "10000.00",
+    "as_of": "2022-03-01T17:30:00+08:00",
+}
+
+FLOW_DEFAULTS: dict[str, Any] = {
+    "flow_id": "LS-1",
+    "treasury_code": "150100",
+    "kind": "tax_revenue",
+    "amount": "1000.00",
+    "value_date": "2022-03-01",
+    "scheduled": False,
+    "recorded_at": "2022-03-01T10:00:00+08:00",
+}
+
+
+def balance_data(**overrides: Any) -> dict[str, Any]:
+    return _merged(BALANCE_DEFAULTS, overrides)
+
+
+def flow_data(**overrides: Any) -> dict[str, Any]:
+    return _merged(FLOW_DEFAULTS, overrides)
+
+
+def make_balance(**overrides: Any) -> TreasuryBalance:
+    return TreasuryBalance.model_validate_json(orjson.dumps(balance_data(**overrides)))
+
+
+def make_flow(**overrides: Any) -> TreasuryFlow:
+    return TreasuryFlow.model_validate_json(orjson.dumps(flow_data(**overrides)))
