@@ -6,6 +6,7 @@ every effect is idempotent per event id (see ARCHITECTURE.md, "Kafka runtime").
 """
 
 import asyncio
+import logging
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +32,7 @@ from stream.engine import Engine, event_time
 from stream.kafka.align import Aligner
 from stream.kafka.chainrows import node_message, payment_message
 from stream.kafka.codecs import StateValue, dumps_step, loads_step, register
+from stream.kafka.gate import Gate
 from stream.kafka.persist import persist_forever
 from stream.kafka.tables import PartitionScoped, Pin, PinnedTable
 from stream.kafka.topics import CHAIN_ROWS, LEDGER, LEDGER_INPUTS, OUTPUTS, SEQ_HEADER, STEPS, Topics
@@ -39,6 +41,9 @@ from stream.settings import Settings
 # A topic partition that has said nothing for this long counts as drained (no highwater yet).
 _DRAIN_FALLBACK_S = 30.0
 _START_OFFSETS_TIMEOUT_S = 10.0
+# An offset the gate has waited this long for is read again (see _reread_gaps).
+_GAP_REREAD_S = 5.0
+log = logging.getLogger(__name__)
 # The producers' partitioner (`treasury produce` and the workers): which partition owns a key.
 _PARTITIONER = DefaultPartitioner()
 
@@ -107,6 +112,11 @@ class TreasuryApp:
         self.ledger_topics = tuple(self.topics.name(kind) for kind in LEDGER_INPUTS)
         # Allocation steps come from workers, not the file: they need no alignment (see budget.py).
         self.aligner = Aligner(self.ledger_topics)
+        # Each input partition's events in contiguous offset order from where reading starts (see
+        # stream/kafka/gate.py); the input partitions this worker owns since the last assignment.
+        self.gate = Gate()
+        self._owned: set[int] = set()
+        self._gap_since: dict[tuple[str, int], float] = {}
         self._lock = asyncio.Lock()
         self._quiet_since: dict[tuple[str, int], float] = {}
         self._start_offsets: dict[Any, int] = {}
@@ -123,6 +133,16 @@ class TreasuryApp:
 
             # faust's own stream, table and consumer metrics at /metrics (ours join in the metrics issue).
             setup_prometheus_sensors(self.app, name_prefix="treasury")
+            if settings.database_url:
+                self._mount_api()
+
+    def _mount_api(self) -> None:
+        """The HTTP API (stream/api/) on the worker's own web server, reading PostgreSQL."""
+        from stream.api.server import add_api
+        from stream.store.postgres import PostgresStore
+
+        store = PostgresStore.from_settings(self.settings, self.settings.database_url or "")
+        add_api(self.app.web.web_app, store, self.settings.load_tokens())  # type: ignore[attr-defined]
 
     def _topic(self, kind: str) -> Any:
         return self.app.topic(self.topics.name(kind), key_type=bytes, value_type=bytes,
@@ -178,6 +198,12 @@ class TreasuryApp:
                 async with self._lock:
                     await self._process(self.aligner.release(self._drained))
 
+        @self.app.timer(interval=1.0)  # type: ignore[untyped-decorator]
+        async def reread_gaps() -> None:
+            if self._steady():
+                async with self._lock:
+                    await self._reread_gaps()
+
         @self.app.on_partitions_assigned.connect  # type: ignore[arg-type]
         async def on_assigned(app: Any, assigned: set[Any], **kwargs: Any) -> None:
             self._assigned = {tp: tp for tp in assigned}
@@ -192,7 +218,19 @@ class TreasuryApp:
             async with self._lock:
                 self._start_offsets = starts
                 self.engine.tracing.reload()  # recovered deadlines: rebuild their order when next asked
-                self._unpublished |= {tp.partition for tp in assigned if tp.topic in self.ledger_topics}
+                owned = {tp.partition for tp in assigned if tp.topic in self.ledger_topics}
+                # Held events of partitions this worker keeps stay held (faust may not read them
+                # again); those of partitions given away go (their new owner reads them again).
+                gone = self._owned - owned
+                self.aligner.drop(gone)
+                self.gate.close({(topic, p) for topic in self.ledger_topics for p in gone})
+                gained = {(tp.topic, tp.partition): offset for tp, offset in starts.items()
+                          if tp.partition not in self._owned}
+                passed, _stale = self.gate.reopen(gained)
+                for event in passed:
+                    self._hold(event)
+                self._owned = owned
+                self._unpublished |= owned
 
         @self.app.on_partitions_revoked.connect  # type: ignore[arg-type]
         async def on_revoked(app: Any, revoked: set[Any], **kwargs: Any) -> None:
@@ -206,7 +244,8 @@ class TreasuryApp:
                 for tp in revoked:
                     self._assigned.pop(tp, None)
                 partitions = {tp.partition for tp in revoked if tp.topic in self.ledger_topics}
-                self.aligner.drop(partitions)
+                # Held events are dropped at the next assignment if the partition is not among them.
+                self.gate.close(set())
                 self._unpublished -= partitions
                 self._quiet_since.clear()
 
@@ -226,17 +265,42 @@ class TreasuryApp:
                 await self._emit(self.engine.handle_step(step, event.value or b"",
                                                          f"{message.topic}/{message.partition}", message.offset))
                 continue
-            event.message.incref()  # held: acked again, finally, once applied
-            decoded = self._decode(event)
-            at = event_time(decoded) if not isinstance(decoded, InvalidInput) else None
-            self._quiet_since.pop((message.topic, message.partition), None)
-            self.aligner.add(message.topic, message.partition, message.offset, at, (event, decoded),
-                             seq=_sequence(message.headers))
+            # Held: acked again, finally, once applied. A stale copy (an offset the gate already let
+            # through) is held too and never acked: its original's ack is the one that counts.
+            event.message.incref()
+            passed, _stale = self.gate.offer((message.topic, message.partition), message.offset, event)
+            for ready in passed:
+                self._hold(ready)
         if self._steady():
             await self._process(self.aligner.release(self._drained))
         else:
             # faust acks the steps when this returns: their state and balances go out first.
             await self._send_state()
+
+    async def _reread_gaps(self) -> None:
+        """Read again from an offset that has not come for a while (faust skipped it after a
+        rebalance, having already read further): the gate waits for it, nothing is lost."""
+        now = time.monotonic()
+        gaps = set(self.gate.gaps())
+        for key in [key for key in self._gap_since if key not in gaps]:
+            del self._gap_since[key]
+        for key in gaps:
+            since = self._gap_since.setdefault(key, now)
+            tp = self._assigned.get(key)
+            if now - since >= _GAP_REREAD_S and tp is not None:
+                offset = self.gate.next_offset[key]
+                log.warning("re-reading %s[%d] from offset %d: it was skipped", key[0], key[1], offset)
+                await self.app.consumer.seek(tp, offset)
+                self._gap_since[key] = now
+
+    def _hold(self, event: Any) -> None:
+        """An event the gate let through: into the aligner, to wait for its turn."""
+        message = event.message
+        decoded = self._decode(event)
+        at = event_time(decoded) if not isinstance(decoded, InvalidInput) else None
+        self._quiet_since.pop((message.topic, message.partition), None)
+        self.aligner.add(message.topic, message.partition, message.offset, at, (event, decoded),
+                         seq=_sequence(message.headers))
 
     def _steady(self) -> bool:
         """Not rebalancing nor recovering tables: only then may state change (held events wait)."""

@@ -127,9 +127,10 @@ class Cluster:
         if done.returncode != 0:
             raise RuntimeError(f"produce failed: {done.stderr}")
 
-    def start_worker(self) -> subprocess.Popen[bytes]:
+    def start_worker(self, web_port: int | None = None, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = (self.workdir / f"worker-{len(self.workers)}.log").open("wb")
-        worker = subprocess.Popen([sys.executable, "-m", "stream.cli", "worker"], env=self.env,
+        web = ["--web-port", str(web_port)] if web_port is not None else []
+        worker = subprocess.Popen([sys.executable, "-m", "stream.cli", "worker", *web], env={**self.env, **(env or {})},
                                   stdout=log, stderr=subprocess.STDOUT)
         self.workers.append(worker)
         return worker

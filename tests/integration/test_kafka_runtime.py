@@ -2,11 +2,16 @@
 
 import contextlib
 import signal
+import socket
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from agents.tracing.chain import masked
+from models.outputs import Chain
+from stream.api.auth import digest_of
 from stream.demo.generator import write_scenario
 from tests.integration import services
 from tests.integration.kafka_harness import (
@@ -19,6 +24,13 @@ from tests.integration.kafka_harness import (
 )
 
 pytestmark = pytest.mark.integration
+VIEWER_TOKEN = "integration-viewer-token"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +58,8 @@ def test_two_workers_decide_exactly_like_the_replay(cluster: Cluster, tmp_path: 
             "D001", "F001", "F002", "F003", "F004"} <= codes
 
     cluster.produce(scenario)  # the whole file first: the workers then merge it back in file order
-    cluster.start_worker()
+    web_port = _free_port()
+    cluster.start_worker(web_port, {"TREASURY_API_TOKENS": f"viewer:{digest_of(VIEWER_TOKEN)}"})
     cluster.start_worker()
     cluster.wait_until(lambda: set(expected) <= set(effective(cluster.decisions())), 300, "every payment decided")
 
@@ -87,6 +100,14 @@ def test_two_workers_decide_exactly_like_the_replay(cluster: Cluster, tmp_path: 
         cluster.wait_until(chains_match, 120, "every chain as the replay left it")
     built = cluster.chains(roots)
     assert [root for root in roots if built[root] != reference.chains[root]] == []
+
+    # The worker serves the API on its own web server: a chain, masked for a viewer.
+    direct = next(root for root in roots if root.startswith("ZD"))
+    request = urllib.request.Request(f"http://127.0.0.1:{web_port}/api/chains/{direct}",
+                                     headers={"Authorization": f"Bearer {VIEWER_TOKEN}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        served = Chain.model_validate_json(response.read())
+    assert served == masked(reference.chains[direct])
 
 
 def test_a_worker_killed_mid_stream_loses_and_duplicates_nothing(cluster: Cluster, tmp_path: Path) -> None:
