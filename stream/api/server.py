@@ -29,6 +29,7 @@ def add_api(app: web.Application, store: Store, tokens: Tokens, *, manage_store:
     app.router.add_get("/api/chains/{root}", views.guarded(views.READ, views.chain))
     app.router.add_get("/api/chains/{root}/recipients.csv", views.guarded(views.EXPORT, views.recipients_csv))
     app.router.add_get("/api/payments/{payment_id}", views.guarded(views.READ, views.payment))
+    app.router.add_get("/api/forecasts/{treasury}", views.guarded(views.READ, views.forecast))
     if manage_store:
         app.cleanup_ctx.append(_store_lifecycle)
 

@@ -9,6 +9,7 @@ import csv
 import io
 import re
 from collections.abc import Awaitable, Callable
+from datetime import date
 from typing import Any, Final
 
 import orjson
@@ -28,7 +29,8 @@ from stream.store.rows import Row
 READ: Final = frozenset({"viewer", "operator", "supervisor"})
 EXPORT: Final = frozenset({"operator", "supervisor"})
 # An id in a path: what the wire contract accepts for codes (1-64 characters, no control characters).
-_ID = re.compile(r"^[^\x00-\x1f\x7f]{1,64}$")
+_ID = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
+_TREASURY = re.compile(r"[0-9]{6}")
 STORE_KEY: Final = web.AppKey("store", Store)
 TOKENS_KEY: Final = web.AppKey("tokens", Tokens)
 
@@ -64,7 +66,7 @@ def guarded(allowed: frozenset[str], handler: Handler) -> Callable[[web.Request]
 
 def _path_id(request: web.Request, name: str) -> str | None:
     value = request.match_info.get(name, "")
-    return value if _ID.match(value) else None
+    return value if _ID.fullmatch(value) else None
 
 
 async def chain(request: web.Request, role: Role) -> web.StreamResponse:
@@ -94,6 +96,23 @@ async def payment(request: web.Request, role: Role) -> web.StreamResponse:
         body["chain"] = {"root": root, "payment": _payment(paid, role),
                          "path": [_node(node) for node in nodes]}
     return json_response(body)
+
+
+async def forecast(request: web.Request, role: Role) -> web.StreamResponse:
+    """A treasury's latest forecast, or the one made on `?as_of=YYYY-MM-DD`."""
+    treasury = request.match_info.get("treasury", "")
+    if not _TREASURY.fullmatch(treasury):
+        return error(400, "treasury must be a 6-digit division code")
+    as_of = None
+    if "as_of" in request.query:
+        try:
+            as_of = date.fromisoformat(request.query["as_of"])
+        except ValueError:
+            return error(400, "as_of must be a date, YYYY-MM-DD")
+    found = await request.app[STORE_KEY].forecast(treasury, as_of)
+    if found is None:
+        return error(404, f"no forecast for treasury {treasury}" + (f" on {as_of}" if as_of else ""))
+    return json_response(found["payload"])
 
 
 async def recipients_csv(request: web.Request, role: Role) -> web.StreamResponse:

@@ -99,8 +99,11 @@ class MemoryStore:
     async def deadletter_count(self) -> int:
         return len(self.tables["deadletters"])
 
-    async def forecast(self, treasury_code: str, as_of: date) -> Row | None:
-        return _copy(self.tables["forecasts"].get((treasury_code, as_of)))
+    async def forecast(self, treasury_code: str, as_of: date | None = None) -> Row | None:
+        if as_of is not None:
+            return _copy(self.tables["forecasts"].get((treasury_code, as_of)))
+        days = [key[1] for key in self.tables["forecasts"] if key[0] == treasury_code]
+        return _copy(self.tables["forecasts"][(treasury_code, max(days))]) if days else None
 
     async def chain(self, root: str) -> Chain | None:
         nodes = self.tables["chain_nodes"]

@@ -33,7 +33,9 @@ class Store(Sink, Protocol):
 
     async def deadletter_count(self) -> int: ...
 
-    async def forecast(self, treasury_code: str, as_of: date) -> Row | None: ...
+    async def forecast(self, treasury_code: str, as_of: date | None = None) -> Row | None:
+        """The forecast a treasury got on `as_of`, or its latest one."""
+        ...
 
     async def chain(self, root: str) -> Chain | None:
         """The chain walked down from its top indicators, with the payments made from it."""

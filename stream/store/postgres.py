@@ -157,7 +157,7 @@ class PostgresStore:
     async def deadletter_count(self) -> int:
         return await self._count("deadletters")
 
-    async def forecast(self, treasury_code: str, as_of: date) -> Row | None:
+    async def forecast(self, treasury_code: str, as_of: date | None = None) -> Row | None:
         return await self._one(sql.SELECT_FORECAST, treasury_code, as_of)
 
     async def chain(self, root: str) -> Chain | None:

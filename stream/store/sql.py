@@ -116,7 +116,9 @@ SELECT alert_id, code, severity, subject_kind, subject_id, status, message, evid
 FROM alerts WHERE $1::text IS NULL OR status = $1 ORDER BY alert_id COLLATE "C" """
 SELECT_ALERT_HISTORY = """
 SELECT alert_id, updated_at, status, evidence FROM alert_history WHERE alert_id = $1 ORDER BY updated_at, status"""
-SELECT_FORECAST = "SELECT treasury_code, as_of, payload FROM forecasts WHERE treasury_code = $1 AND as_of = $2"
+SELECT_FORECAST = """
+SELECT treasury_code, as_of, payload FROM forecasts
+WHERE treasury_code = $1 AND ($2::date IS NULL OR as_of = $2) ORDER BY as_of DESC LIMIT 1"""
 _NODE = "indicator_id, root, parent_indicator_id, treasury_code, agency_code, amount_fen, allocated_fen, " \
         "reserved_fen, spent_fen, issued_at"
 _C_NODE = ", ".join("c." + name.strip() for name in _NODE.split(","))

@@ -109,6 +109,7 @@ def test_the_recipients_csv_is_for_operators_masked_and_supervisors_whole() -> N
 @pytest.mark.parametrize(("path", "status"), [
     ("/api/chains/NOPE", 404), ("/api/payments/NOPE", 404), ("/api/chains/NOPE/recipients.csv", 404),
     ("/api/chains/" + "x" * 65, 400), ("/api/payments/a%00b", 400), ("/api/chains/a%1fb", 400),
+    ("/api/payments/PAY-1%0A", 400),
 ])
 def test_unknown_ids_are_404_and_bad_ones_400(path: str, status: int) -> None:
     async def check(client: TestClient[Any, Any]) -> None:
@@ -128,3 +129,17 @@ def test_token_configuration_is_checked_and_new_tokens_work() -> None:
         Tokens.parse(f"{entry},admin:{'0' * 64}")
     with pytest.raises(ConfigError, match="entry 1: expected role:<64 hex digits"):
         Tokens.parse("viewer:abc")
+
+
+def test_a_treasurys_latest_forecast_or_the_one_of_a_day() -> None:
+    async def check(client: TestClient[Any, Any]) -> None:
+        latest = await client.get("/api/forecasts/150100", headers=auth("viewer"))
+        assert latest.status == 200 and (await latest.json())["points"][0]["p50"] == "7.00"
+        day = await client.get("/api/forecasts/150100?as_of=2022-03-01", headers=auth("viewer"))
+        assert (await day.json())["as_of"] == "2022-03-01"
+        for path, status in (("/api/forecasts/150200", 404), ("/api/forecasts/150100?as_of=2022-02-30", 400),
+                             ("/api/forecasts/15010x", 400), ("/api/forecasts/150100?as_of=2022-03-09", 404)):
+            assert (await client.get(path, headers=auth("viewer"))).status == status, path
+        assert (await client.get("/api/forecasts/150100")).status == 401
+
+    run(check)

@@ -125,6 +125,7 @@ BATCHES: list[list[WireModel]] = [
         alert("F001-a", "acknowledged", minutes=20, count=2),
         alert("F001-b", "resolved", minutes=40),
         forecast("150100", 1, "6.00"),
+        forecast("150100", 2, "7.00"),
         chain("DF-1", "10.00", "settled"),
     ],
 ]
@@ -159,6 +160,8 @@ async def snapshot(store: Store) -> dict[str, Any]:
         "alert_history": {a: await store.alert_history(a) for a in ("F001-a", "F001-b")},
         "deadletters": await store.deadletter_count(),
         "forecast": await store.forecast("150100", date(2022, 3, 1)),
+        "latest_forecast": await store.forecast("150100"),
+        "no_forecast": await store.forecast("150200"),
         "chain": await store.chain("DF-1"),
         "no_chain": await store.chain("DF-404"),
         "path": await store.payment_path("P1"),
@@ -217,6 +220,7 @@ def assert_expected(snap: dict[str, Any]) -> None:
     assert [h["status"] for h in snap["alert_history"]["F001-a"]] == ["open", "open", "acknowledged"]
     assert snap["deadletters"] == 2
     assert snap["forecast"]["payload"]["points"][0]["p50"] == "6.00"
+    assert snap["latest_forecast"]["payload"]["points"][0]["p50"] == "7.00" and snap["no_forecast"] is None
     walked = snap["chain"]
     assert walked.nodes[2].spent == 2_000  # the worker's version 7 beat the replay's version 0
     assert [(p.payment_id, p.status) for p in walked.payments] == [("P1", "settled"), ("P7", "returned")]
