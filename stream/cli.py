@@ -10,6 +10,7 @@ from pathlib import Path
 from models.errors import TreasuryError
 from stream.embedded import RunStats, replay_file
 from stream.engine import Engine
+from stream.gctune import tune_for_engine
 from stream.progress import TerminalProgress, summary
 from stream.settings import Settings
 from stream.sinks import FileSink, Sink
@@ -187,6 +188,8 @@ def _token(args: argparse.Namespace, settings: Settings) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command in ("replay", "demo", "worker", "backtest"):
+        tune_for_engine()
     try:
         settings = Settings()
         simple = {"backtest": _backtest, "generate": _generate, "token": _token}

@@ -21,6 +21,7 @@ from models.errors import InvalidInput
 from stream.demo.generator import write_scenario
 from stream.embedded import read_lines, replay_file
 from stream.engine import Engine
+from stream.gctune import tune_for_engine
 from stream.settings import Settings
 from stream.sinks import FileSink
 
@@ -79,7 +80,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--breakdown", action="store_true", help="decode and core time per input type")
     parser.add_argument("--profile", action="store_true", help="print the top functions of one replay")
+    parser.add_argument("--default-gc", action="store_true", help="keep CPython's GC thresholds (the CLI tunes them)")
     args = parser.parse_args()
+    if not args.default_gc:
+        tune_for_engine()  # as `treasury replay` does
     settings = Settings()
     with tempfile.TemporaryDirectory(prefix="treasury-bench-") as tmp:
         work = Path(tmp)
