@@ -126,7 +126,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> None:
     lines = write_scenario(scenario, seed=args.seed, payments=args.payments)
     print(f"generated     {lines:,} events for Inner Mongolia (150000), 12 leagues/cities -> {scenario}")
     _replay(scenario, workdir / "out", settings, quiet=False, force_progress=True, top_reasons=40)
-    print(f"next          treasury trace ZD2022-0001 --out {workdir / 'out'}   # a direct-fund chain as a tree")
+    # The command as this process was started (`.venv/bin/treasury` from ops/demo.sh), so it can be pasted.
+    command = sys.argv[0] if Path(sys.argv[0]).name == "treasury" else "treasury"
+    print(f"next          {command} trace ZD2022-0001 --out {workdir / 'out'}   # a direct-fund chain as a tree")
 
 
 def _trace(args: argparse.Namespace, settings: Settings) -> None:
