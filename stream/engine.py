@@ -146,20 +146,31 @@ class Engine:
         if self.now is None or at > self.now:
             self.now = at
         self.events_by_type[kind] += 1
-        due: list[Emitted] = list(self._advance(at))  # deadlines passed before this event happened
+        due = self._advance(at)  # deadlines passed before this event happened
         route = self._routes.get(kind)
         if route is None:
-            return self._wire(due, raw, source, offset) if due else []
+            return self._wire([*due], raw, source, offset) if due else []
         emitted = route(event)
-        if not due and len(emitted) == 1 and type(emitted[0]) is Decision and not self._starts_clock(emitted[0]):
-            return emitted  # type: ignore[return-value]  # the common case: one decision
+        if not due and len(emitted) == 1 and type(emitted[0]) is Decision:
+            # The common case: one decision. An accepted one starts its settlement clock; its
+            # payment cannot be settled yet (an early settlement would have come out with it).
+            decision = emitted[0]
+            if not self._starts_clock(decision) or decision.indicator_id is None:
+                return [decision]
+            signals = self.tracing.accepted(decision.payment_id, decision.indicator_id, decision.decided_at,
+                                            self.lane())
+            if not signals:
+                return [decision]
+            out: list[WireModel] = [decision]
+            self._alert(signals, out)
+            return out
         closing = [event.payment_id] if isinstance(event, Payment | Settlement) else []
         return self._wire([*due, *emitted], raw, source, offset, closing, at)
 
     def _advance(self, at: datetime) -> list[AlertSignal]:
         lane = self.lane()
         now = self._lane_now.get(lane)
-        if now is None or at > now:
+        if now is None or now < at:
             self._lane_now[lane] = now = at
         return self.tracing.advance(lane, now)
 

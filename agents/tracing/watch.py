@@ -9,7 +9,7 @@ gives each partition its own lane, so one partition's time never passes another'
 
 import heapq
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from agents.config import TracingRules
@@ -21,7 +21,7 @@ from models.money import format_fen
 UNALLOCATED, STAGNANT, UNSETTLED = "T001", "T003", "T005"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs 3x (one per payment)
 class Deadline:
     """When a condition is checked, about what, and whether it already fired."""
 
@@ -85,7 +85,11 @@ class TraceWatch:
 
     def advance(self, lane: str, now: datetime) -> list[AlertSignal]:
         """Check every deadline of the lane due at or before `now`, in due order."""
-        heap = self._heap(lane)
+        heap = self._heaps.get(lane) if self._heaps is not None else None
+        if heap is None:
+            heap = self._heap(lane)
+        if not heap or heap[0][0] > now:
+            return []  # the common case, once per event: one comparison
         signals: list[AlertSignal] = []
         while heap and heap[0][0] <= now:
             due_at, key = heapq.heappop(heap)
@@ -96,7 +100,8 @@ class TraceWatch:
             if evidence is None:
                 del self.deadlines[key]
                 continue
-            self.deadlines[key] = replace(deadline, fired=True)
+            self.deadlines[key] = Deadline(deadline.code, deadline.subject_id, deadline.indicator_id, deadline.lane,
+                                           deadline.since, deadline.due_at, fired=True)
             kind: SubjectKind = "payment" if deadline.code == UNSETTLED else "indicator"
             signals.append(AlertSignal(deadline.code, kind, deadline.subject_id, due_at, evidence))
         return signals
@@ -106,7 +111,7 @@ class TraceWatch:
         key = _key(code, subject_id)
         if key in self.deadlines:
             return  # already running (a redelivery, or a release after a hold)
-        deadline = Deadline(code, subject_id, indicator_id, lane, since, since + timedelta(days=days))
+        deadline = Deadline(code, subject_id, indicator_id, lane, since, since + _days(days))
         self.deadlines[key] = deadline
         if self._heaps is not None:
             heapq.heappush(self._heaps.setdefault(lane, []), (deadline.due_at, key))
@@ -164,6 +169,16 @@ class TraceWatch:
         return {"indicator_id": deadline.subject_id, "days": self.rules.stagnant_days,
                 "spent_percent": account.spent * 100 // account.amount, "spent": format_fen(account.spent),
                 "amount": format_fen(account.amount), "issued_at": deadline.since.isoformat()}
+
+
+_SPANS: dict[int, timedelta] = {}
+
+
+def _days(days: int) -> timedelta:
+    span = _SPANS.get(days)
+    if span is None:
+        span = _SPANS[days] = timedelta(days=days)
+    return span
 
 
 def _key(code: str, subject_id: str) -> str:
