@@ -1,5 +1,6 @@
 """The one orjson codec of the JSON-lines envelope `{"type": T, "data": {...}}`."""
 
+from functools import cache
 from hashlib import blake2b
 from typing import Annotated, Any, Final, Literal, Union
 
@@ -94,6 +95,23 @@ def decode_data(type_name: str, value: bytes, max_line_bytes: int = DEFAULT_MAX_
     except ValidationError as error:
         raise InvalidInput(_error_code(error), describe(error)) from None
     return event
+
+
+@cache
+def _output_adapter() -> TypeAdapter[Any]:
+    # Built on first use: only tools reading output files need it, not the engine's start-up.
+    envelopes = tuple(_envelope(name, model) for name, model in OUTPUT_TYPES.items())
+    union: Any = Annotated[Union[envelopes], Field(discriminator="type")]  # noqa: UP007
+    return TypeAdapter(union)
+
+
+def decode_output(line: bytes) -> WireModel:
+    """One line of an output file (`decisions.jsonl`, `chains.jsonl`, …) back as its model."""
+    try:
+        output: WireModel = _output_adapter().validate_json(line).data
+    except ValidationError as error:
+        raise InvalidInput(_error_code(error), describe(error)) from None
+    return output
 
 
 def _error_code(error: ValidationError) -> str:

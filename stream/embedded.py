@@ -145,7 +145,7 @@ async def replay_file(
             await to_sink.put(outputs)
             if on_progress is not None:
                 on_progress(stats)
-        await to_sink.put(list(engine.chains()))  # each chain's final state (DESIGN §5)
+        await to_sink.put(list[WireModel](engine.chains()))  # each chain's final state (DESIGN §5)
         await to_sink.put(None)
 
     async def write() -> None:

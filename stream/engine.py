@@ -116,10 +116,9 @@ class Engine:
         # payment's clock (started just now by the released decision).
         released = [item.payment_id for item in emitted if isinstance(item, Decision)]
         out = self._wire(emitted, raw, source, offset, released, step.at)
-        lane = self.lane()
-        now = self._lane_now.get(lane)
-        due = self.tracing.advance(lane, now) if now is not None else []
-        return [*out, *self._wire(list(due), raw, source, offset)] if due else out
+        now = self._lane_now.get(self.lane())
+        due = self._advance(now) if now is not None else []
+        return [*out, *self._wire([*due], raw, source, offset)] if due else out
 
     def _forwarding(self, items: list[Emitted | BudgetOut]) -> list[Emitted]:
         emitted: list[Emitted] = []
@@ -152,17 +151,10 @@ class Engine:
             return self._wire([*due], raw, source, offset) if due else []
         emitted = route(event)
         if not due and len(emitted) == 1 and type(emitted[0]) is Decision:
-            # The common case: one decision. An accepted one starts its settlement clock; its
-            # payment cannot be settled yet (an early settlement would have come out with it).
-            decision = emitted[0]
-            if not self._starts_clock(decision) or decision.indicator_id is None:
-                return [decision]
-            signals = self.tracing.accepted(decision.payment_id, decision.indicator_id, decision.decided_at,
-                                            self.lane())
-            if not signals:
-                return [decision]
-            out: list[WireModel] = [decision]
-            self._alert(signals, out)
+            # The common case: one decision. Its payment cannot be settled yet (an early
+            # settlement would have come out with it), so no clock to stop.
+            out: list[WireModel] = []
+            self._decided(emitted[0], out)
             return out
         closing = [event.payment_id] if isinstance(event, Payment | Settlement) else []
         return self._wire([*due, *emitted], raw, source, offset, closing, at)
@@ -173,11 +165,6 @@ class Engine:
         if now is None or now < at:
             self._lane_now[lane] = now = at
         return self.tracing.advance(lane, now)
-
-    @staticmethod
-    def _starts_clock(decision: Decision) -> bool:
-        """An accepted payment starts its settlement clock (T005) and marks its indicator used."""
-        return decision.outcome == "accepted" and not decision.duplicate_delivery
 
     def _closed(self, payment_id: str, at: datetime) -> list[AlertSignal]:
         """A payment the bank has answered (settled or returned) stops its settlement clock."""
@@ -238,10 +225,7 @@ class Engine:
     def _one(self, item: DeskOut, out: list[WireModel], reconciled: set[str], raw: bytes, source: str,
              offset: int) -> None:
         if isinstance(item, Decision):
-            out.append(item)
-            if self._starts_clock(item) and item.indicator_id is not None:
-                self._alert(self.tracing.accepted(item.payment_id, item.indicator_id, item.decided_at,
-                                                  self.lane()), out)
+            self._decided(item, out)
         elif isinstance(item, WireModel):  # forecasts
             out.append(item)
         elif isinstance(item, AlertSignal):
@@ -254,6 +238,13 @@ class Engine:
             self._alert(self.tracing.drawn(item.indicator_id, item.at), out)
         elif isinstance(item, Refusal):
             out.append(_dead_letter(raw, source, offset, item.error_code, item.message, None, None))
+
+    def _decided(self, decision: Decision, out: list[WireModel]) -> None:
+        """A decision out; an accepted one starts its settlement clock (T005) and uses its indicator."""
+        out.append(decision)
+        if decision.outcome == "accepted" and not decision.duplicate_delivery and decision.indicator_id is not None:
+            self._alert(self.tracing.accepted(decision.payment_id, decision.indicator_id, decision.decided_at,
+                                              self.lane()), out)
 
     def _alert(self, signals: list[AlertSignal], out: list[WireModel]) -> None:
         for signal in signals:

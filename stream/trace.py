@@ -14,6 +14,7 @@ from typing import TypeVar
 import orjson
 
 from agents.tracing.chain import masked, reconcile
+from models.codec import decode_output
 from models.errors import TreasuryError
 from models.outputs import Alert, Chain, ChainNode, ChainPayment
 
@@ -44,6 +45,7 @@ def from_directory(directory: Path, root: str) -> TraceView:
         latest[alert.alert_id] = alert  # every state change in order: the last one is the state
     as_of = None
     for line in _lines(directory / "decisions.jsonl"):
+        # Only one field is needed: orjson, not a full decision model per line.
         decided_at = datetime.fromisoformat(orjson.loads(line)["data"]["decided_at"])
         as_of = decided_at if as_of is None or decided_at > as_of else as_of
     return view_of(found, latest.values(), as_of)
@@ -70,7 +72,9 @@ def _lines(path: Path) -> Iterator[bytes]:
 
 def _records(path: Path, model: type[_M]) -> Iterator[_M]:
     for line in _lines(path):
-        yield model.model_validate_json(orjson.dumps(orjson.loads(line)["data"]))
+        record = decode_output(line)
+        if isinstance(record, model):
+            yield record
 
 
 def render_json(view: TraceView, unmask: bool) -> str:

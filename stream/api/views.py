@@ -18,7 +18,7 @@ from aiohttp import web
 from agents.tracing.chain import mask_account, masked
 from models.codec import encode_data
 from models.money import format_fen
-from models.outputs import ChainNode, ChainPayment
+from models.outputs import Chain, ChainNode, ChainPayment
 from stream.api.auth import Role, Tokens
 from stream.store.errors import StoreError
 from stream.store.port import Store
@@ -69,13 +69,22 @@ def _path_id(request: web.Request, name: str) -> str | None:
     return value if _ID.fullmatch(value) else None
 
 
-async def chain(request: web.Request, role: Role) -> web.StreamResponse:
+async def _chain_of(request: web.Request) -> tuple[str, Chain] | web.Response:
+    """The chain named in the path, or the 400/404 response saying why not."""
     root = _path_id(request, "root")
     if root is None:
         return error(400, "root must be 1-64 characters without control characters")
     found = await request.app[STORE_KEY].chain(root)
     if found is None:
         return error(404, f"no chain with root {root}")
+    return root, found
+
+
+async def chain(request: web.Request, role: Role) -> web.StreamResponse:
+    looked_up = await _chain_of(request)
+    if isinstance(looked_up, web.Response):
+        return looked_up
+    _, found = looked_up
     return web.Response(body=encode_data(found if role == "supervisor" else masked(found)),
                         content_type="application/json")
 
@@ -117,12 +126,10 @@ async def forecast(request: web.Request, role: Role) -> web.StreamResponse:
 
 async def recipients_csv(request: web.Request, role: Role) -> web.StreamResponse:
     """The real-name ledger (实名台账) of a chain: who received what, from which indicator."""
-    root = _path_id(request, "root")
-    if root is None:
-        return error(400, "root must be 1-64 characters without control characters")
-    found = await request.app[STORE_KEY].chain(root)
-    if found is None:
-        return error(404, f"no chain with root {root}")
+    looked_up = await _chain_of(request)
+    if isinstance(looked_up, web.Response):
+        return looked_up
+    root, found = looked_up
     nodes = {node.indicator_id: node for node in found.nodes}
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")

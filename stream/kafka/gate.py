@@ -66,14 +66,6 @@ class Gate:
             return [], []
         return self._release(key), []
 
-    def skip_gap(self, key: Key) -> list[Any]:
-        """Give up waiting for a missing offset (never read again): go on from the next held one."""
-        waiting = self.ahead.get(key)
-        if not waiting:
-            return []
-        self.next_offset[key] = min(waiting)
-        return self._release(key)
-
     def gaps(self) -> list[Key]:
         """Partitions with events waiting behind an offset not yet read."""
         return [key for key, waiting in self.ahead.items() if waiting]

@@ -41,12 +41,13 @@ def test_a_partition_given_away_is_forgotten_and_starts_anew_when_it_comes_back(
     assert gate.offer(P, 7, "p7") == (["p7"], [])
 
 
-def test_a_gap_is_reported_and_can_be_skipped() -> None:
+def test_a_gap_is_reported_until_the_missing_offset_is_read_again() -> None:
     gate = Gate()
     gate.reopen({S: 3})
     gate.offer(S, 5, "s5")
-    assert gate.gaps() == [S]
-    assert gate.skip_gap(S) == ["s5"] and gate.gaps() == []
+    assert gate.gaps() == [S] and gate.next_offset[S] == 3  # the worker seeks back to 3 (app.py)
+    gate.offer(S, 3, "s3")
+    assert gate.offer(S, 4, "s4") == (["s4", "s5"], []) and gate.gaps() == []
 
 
 def test_a_partition_without_a_known_start_begins_at_its_first_event() -> None:

@@ -8,7 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from models.base import trusted
-from models.codec import decode_line, encode, fingerprint
+from models.codec import decode_line, decode_output, encode, fingerprint
+from models.errors import InvalidInput
 from models.money import format_fen, parse_fen
 from models.outputs import Decision, Reason
 from tests.unit.conftest import line, make_payment, payment_data
@@ -53,3 +54,11 @@ def test_fingerprint_is_content_not_formatting() -> None:
     assert fingerprint(other) != fingerprint(compact)
     assert fingerprint(compact) == bytes.fromhex(fingerprint(compact).hex())
     assert len(fingerprint(compact)) == 16
+
+
+def test_an_output_line_decodes_back_to_its_model_and_an_input_line_does_not() -> None:
+    decision = trusted(Decision, payment_id="P1", outcome="accepted", reasons=(), indicator_id="I1",
+                       available_after=100, decided_at=datetime(2022, 3, 1, tzinfo=UTC), duplicate_delivery=False)
+    assert decode_output(encode(decision)) == decision
+    with pytest.raises(InvalidInput):
+        decode_output(line("payment", payment_data()))

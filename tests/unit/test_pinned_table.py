@@ -1,8 +1,11 @@
-"""PinnedTable: writes land in the store at once and reach the changelog once per key per batch."""
+"""PinnedTable: writes land in the store at once and reach the changelog once per key per batch;
+a key recovered as a tombstone is absent; PartitionScoped keeps each partition's copy apart."""
 
 from typing import Any
 
-from stream.kafka.tables import Pin, PinnedTable
+import pytest
+
+from stream.kafka.tables import PartitionScoped, Pin, PinnedTable
 
 
 class FakeTable:
@@ -42,3 +45,31 @@ def test_written_and_touched_keys_are_dirty_until_taken() -> None:
     pinned.touch("C")
     assert pinned.take_dirty() == {"A", "C"}
     assert pinned.take_dirty() == set()
+
+
+def test_a_key_recovered_as_a_tombstone_is_absent() -> None:
+    table = FakeTable()
+    table.data.update({"gone": None, "kept": 2})  # what recovery leaves for a deleted key
+    mapping = PinnedTable(table, Pin())
+    assert "gone" not in mapping and mapping.get("gone") is None and mapping.get("gone", 7) == 7
+    assert list(mapping) == ["kept"] and len(mapping) == 1 and dict(mapping.items()) == {"kept": 2}
+    with pytest.raises(KeyError):
+        mapping["gone"]
+    with pytest.raises(KeyError):
+        del mapping["gone"]
+    assert table.sent == []
+    mapping.touch("gone")
+    assert mapping.take_dirty() == set()
+
+
+def test_partition_scoped_keys_keep_each_partitions_copy_apart() -> None:
+    table, pin = FakeTable(), Pin()
+    scoped = PartitionScoped(PinnedTable(table, pin), pin)
+    pin.partition = 1
+    scoped["p"] = "one"
+    pin.partition = 2
+    assert "p" not in scoped
+    scoped["p"] = "two"
+    assert list(scoped) == ["p"] and scoped["p"] == "two"
+    pin.partition = 1
+    assert scoped["p"] == "one"

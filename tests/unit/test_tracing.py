@@ -4,7 +4,7 @@ import asyncio
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import pytest
@@ -14,6 +14,7 @@ from agents.ledger import Account
 from agents.tracing.chain import assemble, mask_account, path_up, reconcile
 from agents.tracing.watch import TraceWatch
 from models.base import WireModel
+from models.codec import decode_output
 from models.outputs import Alert, Chain, Decision
 from stream import cli
 from stream.demo.generator import Expected, expected_codes, write_scenario
@@ -284,8 +285,8 @@ def region_replay(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[Chain]
     write_scenario(source, seed=11, payments=3000)
     sink = MemorySink()
     asyncio.run(replay_file(source, Engine(parse_rules(default_rules_text())), sink))
-    chains = [Chain.model_validate_json(orjson.dumps(orjson.loads(raw)["data"])) for raw in sink.lines["chain"]]
-    alerts = [Alert.model_validate_json(orjson.dumps(orjson.loads(raw)["data"])) for raw in sink.lines["alert"]]
+    chains = [cast(Chain, decode_output(raw)) for raw in sink.lines["chain"]]
+    alerts = [cast(Alert, decode_output(raw)) for raw in sink.lines["alert"]]
     return chains, alerts, expected_codes(seed=11, payments=3000)
 
 
