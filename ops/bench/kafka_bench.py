@@ -649,7 +649,7 @@ _CATEGORIES = (
     ("logging (debug records built, then dropped)", ("logging/__init__",)),
     ("table writes: PinnedTable → faust changelog send", ("PinnedTable.__setitem__", "PinnedTable.__delitem__")),
     ("outputs: encode + faust Topic.send (TreasuryApp._emit)", ("TreasuryApp._emit",)),
-    ("balances published (TreasuryApp._publish_balances)", ("TreasuryApp._publish_balances",)),
+    ("balances and chain rows published (Publisher.send)", ("Publisher.send",)),
     ("producer path: faust ProducerBuffer + aiokafka sender", ("faust/transport/producer", "aiokafka/producer",
                                                               "Topic.publish_message")),
     ("decode (pydantic, TreasuryApp._decode)", ("TreasuryApp._decode",)),

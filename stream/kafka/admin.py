@@ -1,9 +1,11 @@
 """Topic set-up against the broker (aiokafka admin client): faust only creates its own topics."""
 
 from contextlib import suppress
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.structs import TopicPartition
 
 from models.codec import INPUT_TYPES
 from models.errors import TreasuryError
@@ -37,3 +39,18 @@ async def ensure_topics(bootstrap_servers: str, topics: Topics, partitions: int,
         return missing
     finally:
         await admin.close()
+
+
+async def committed_offsets(bootstrap_servers: str, group_id: str, partitions: set[Any]) -> dict[Any, int]:
+    """Where the group starts reading each topic partition: its committed offset, else 0."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group_id)
+    finally:
+        await admin.close()
+    starts = {}
+    for tp in partitions:
+        meta = committed.get(TopicPartition(tp.topic, tp.partition))
+        starts[tp] = meta.offset if meta is not None and meta.offset >= 0 else 0
+    return starts

@@ -8,15 +8,10 @@ every effect is idempotent per event id (see ARCHITECTURE.md, "Kafka runtime").
 import asyncio
 import logging
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import faust
-import orjson
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
-from aiokafka.partitioner import DefaultPartitioner
-from aiokafka.structs import TopicPartition
 
 from agents.ledger import Ledger
 from agents.validation.agent import ValidationAgent
@@ -27,15 +22,24 @@ from models.base import WireModel
 from models.codec import TYPE_NAME, decode_data, encode_data
 from models.errors import InvalidInput
 from models.inputs import InputEvent
-from models.outputs import Alert, DeadLetter, Decision
 from stream.engine import Engine, event_time
+from stream.kafka.admin import committed_offsets
 from stream.kafka.align import Aligner
-from stream.kafka.chainrows import node_message, payment_message
 from stream.kafka.codecs import StateValue, dumps_step, loads_step, register
 from stream.kafka.gate import Gate
 from stream.kafka.persist import persist_forever
+from stream.kafka.publish import Publisher
 from stream.kafka.tables import PartitionScoped, Pin, PinnedTable
-from stream.kafka.topics import CHAIN_ROWS, LEDGER, LEDGER_INPUTS, OUTPUTS, SEQ_HEADER, STEPS, Topics
+from stream.kafka.topics import (
+    CHAIN_ROWS,
+    LEDGER,
+    LEDGER_INPUTS,
+    OUTPUTS,
+    STEPS,
+    Topics,
+    output_key,
+    sequence_of,
+)
 from stream.settings import Settings
 
 # A topic partition that has said nothing for this long counts as drained (no highwater yet).
@@ -44,30 +48,6 @@ _START_OFFSETS_TIMEOUT_S = 10.0
 # An offset the gate has waited this long for is read again (see _reread_gaps).
 _GAP_REREAD_S = 5.0
 log = logging.getLogger(__name__)
-# The producers' partitioner (`treasury produce` and the workers): which partition owns a key.
-_PARTITIONER = DefaultPartitioner()
-
-
-def _output_key(model: WireModel) -> bytes:
-    if isinstance(model, Decision):
-        return model.payment_id.encode()
-    if isinstance(model, Alert):
-        return model.alert_id.encode()
-    if isinstance(model, DeadLetter):
-        return model.source.encode()
-    return b""
-
-
-def _sequence(headers: Any) -> int:
-    """The source's sequence number from a message's headers, 0 when it gave none."""
-    pairs = headers.items() if isinstance(headers, dict) else headers or ()
-    for name, value in pairs:
-        if name == SEQ_HEADER and value:
-            try:
-                return int(value)
-            except ValueError:
-                return 0
-    return 0
 
 
 class TreasuryApp:
@@ -105,6 +85,8 @@ class TreasuryApp:
         self.engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes,
                              alerts=AlertBook(self._pinned("alert-book")))
         self.engine.bind(self._durable_agent(), deadlines=self._pinned("deadlines"))
+        self.publisher = Publisher(self.outputs, self.accounts, self.payments, self.engine.validation.state,
+                                   settings.kafka_partitions)
         # Each partition is a lane of event time: it owns its indicators' deadlines (tracing watch).
         self.engine.lane = lambda: str(self.pin.partition)
         self._steps: list[Step] = []
@@ -152,14 +134,14 @@ class TreasuryApp:
         # Keys are JSON strings; values go through our state codec (faust reads it off the type).
         return self.app.Table(name, key_type=str, value_type=StateValue, partitions=self.settings.kafka_partitions)
 
-    def _pinned(self, name: str) -> PinnedTable:
-        table = PinnedTable(self._table(name), self.pin)
+    def _pinned(self, name: str, track_changed: bool = False) -> PinnedTable:
+        table = PinnedTable(self._table(name), self.pin, track_changed=track_changed)
         self.tables.append(table)
         return table
 
     def _durable_agent(self) -> ValidationAgent:
         """The validation agent with every state mapping a changelogged table."""
-        self.accounts = self._pinned("accounts")
+        self.accounts = self._pinned("accounts", track_changed=True)
         state = ReferenceState(
             ledger=Ledger(self.accounts),
             indicators=self._pinned("indicators"),
@@ -172,7 +154,7 @@ class TreasuryApp:
             projects=PartitionScoped(self._pinned("projects"), self.pin),
             blocklist=PartitionScoped(self._pinned("blocklist"), self.pin),
         )
-        self.payments = self._pinned("payments")
+        self.payments = self._pinned("payments", track_changed=True)
         agent = ValidationAgent(self.settings.load_rules(), state=state, payments=self.payments,
                                 parked=self._pinned("parked"), early_settlements=self._pinned("early-settlements"))
         agent.history.by_account = self._pinned("payee-history")
@@ -210,7 +192,8 @@ class TreasuryApp:
             # Not under the lock, and bounded: the group coordinator is busy rebalancing right now.
             try:
                 starts = await asyncio.wait_for(
-                    self._start_offsets_of({tp for tp in assigned if tp.topic in self.ledger_topics}),
+                    committed_offsets(self.settings.kafka_bootstrap_servers, self.settings.kafka_app_id,
+                                      {tp for tp in assigned if tp.topic in self.ledger_topics}),
                     _START_OFFSETS_TIMEOUT_S,
                 )
             except (TimeoutError, KafkaError):
@@ -300,7 +283,7 @@ class TreasuryApp:
         at = event_time(decoded) if not isinstance(decoded, InvalidInput) else None
         self._quiet_since.pop((message.topic, message.partition), None)
         self.aligner.add(message.topic, message.partition, message.offset, at, (event, decoded),
-                         seq=_sequence(message.headers))
+                         seq=sequence_of(message.headers))
 
     def _steady(self) -> bool:
         """Not rebalancing nor recovering tables: only then may state change (held events wait)."""
@@ -308,7 +291,8 @@ class TreasuryApp:
 
     async def _process(self, released: list[tuple[Any, InputEvent | InvalidInput]]) -> None:
         if self._unpublished:
-            self._republish()
+            partitions, self._unpublished = self._unpublished, set()
+            self.publisher.touch_partitions(partitions)
         applied = []
         for event, decoded in released:
             if event.message.tp not in self._assigned:
@@ -329,51 +313,7 @@ class TreasuryApp:
         """This batch's table changes to the changelogs (once per key), then its balances."""
         for table in self.tables:
             table.send_changes()
-        await self._publish_balances()
-
-    def _republish(self) -> None:
-        """Count every balance of the partitions assigned since the last call as changed.
-
-        A new owner may hold balances whose last change was committed by a worker that died before
-        its balance message went out (nothing is redelivered then); publishing them again is
-        harmless, since the store keeps the copy with the higher version.
-        """
-        every = list(range(self.settings.kafka_partitions))
-        partitions, self._unpublished = self._unpublished, set()
-        for indicator_id in list(self.accounts):
-            if _PARTITIONER(indicator_id.encode(), every, every) in partitions:
-                self.accounts.touch(indicator_id)
-
-    async def _publish_balances(self) -> None:
-        """The balances of every indicator changed in this batch, keyed by indicator.
-
-        Each carries its account's version (recovered with the account from the changelog): the
-        store keeps the highest, so a late copy from a worker that has lost the partition loses.
-        The wall-clock stamp (an adapter's, not the core's) only orders copies of one version.
-        """
-        at = datetime.now(UTC).isoformat()
-        state = self.engine.validation.state
-        for indicator_id in sorted(self.accounts.take_dirty()):
-            account = self.accounts.get(indicator_id)
-            if account is not None:
-                value = orjson.dumps([indicator_id, account.amount, account.allocated, account.reserved,
-                                      account.spent, at, account.version])
-                await self.outputs[LEDGER].send(key=indicator_id.encode(), value=value)
-                indicator, root = state.indicators.get(indicator_id), state.roots.get(indicator_id)
-                if indicator is not None and root is not None:
-                    await self.outputs[CHAIN_ROWS].send(key=indicator_id.encode(),
-                                                        value=node_message(indicator, root, account))
-        await self._publish_payments()
-
-    async def _publish_payments(self) -> None:
-        """The chain rows of the payments whose status changed in this batch (a decision, a settlement)."""
-        roots = self.engine.validation.state.roots
-        for payment_id in sorted(self.payments.take_dirty()):
-            record = self.payments.get(payment_id)
-            root = roots.get(record.indicator_id) if record is not None else None
-            value = payment_message(payment_id, record, root) if root is not None else None
-            if value is not None:
-                await self.outputs[CHAIN_ROWS].send(key=payment_id.encode(), value=value)
+        await self.publisher.send()
 
     def _drained(self, topic: str, partition: int) -> bool:
         """Nothing more to read on this topic partition right now (so nothing earlier can come)."""
@@ -391,20 +331,6 @@ class TreasuryApp:
         # Nothing known yet (no fetch answered, no commit loaded): wait a little, then stop waiting.
         quiet = self._quiet_since.setdefault((topic, partition), time.monotonic())
         return time.monotonic() - quiet > _DRAIN_FALLBACK_S
-
-    async def _start_offsets_of(self, assigned: set[Any]) -> dict[Any, int]:
-        """Where this worker starts reading each assigned input partition: the group's commit, else 0."""
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.settings.kafka_bootstrap_servers)
-        await admin.start()
-        try:
-            committed = await admin.list_consumer_group_offsets(self.settings.kafka_app_id)
-        finally:
-            await admin.close()
-        starts = {}
-        for tp in assigned:
-            meta = committed.get(TopicPartition(tp.topic, tp.partition))
-            starts[tp] = meta.offset if meta is not None and meta.offset >= 0 else 0
-        return starts
 
     def _decode(self, event: Any) -> InputEvent | InvalidInput:
         kind = self.topics.kind(event.message.topic) or ""
@@ -426,7 +352,7 @@ class TreasuryApp:
         for step in steps:
             await self.outputs[STEPS].send(key=step_target(step).encode(), value=dumps_step(step))
         for model in outputs:
-            await self.outputs[TYPE_NAME[type(model)]].send(key=_output_key(model), value=encode_data(model))
+            await self.outputs[TYPE_NAME[type(model)]].send(key=output_key(model), value=encode_data(model))
 
 
 def create_app(settings: Settings) -> TreasuryApp:

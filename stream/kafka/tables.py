@@ -26,20 +26,23 @@ class Pin:
 class PinnedTable(MutableMapping[str, Any]):
     """Reads and writes a faust table's store; every write goes to the pinned changelog partition.
 
-    Keys written since the last `take_dirty()` are remembered (e.g. to publish ledger balances).
+    With `track_changed`, keys written since the last `take_dirty()` are remembered (to publish
+    balances and chain rows); only tables whose changes are published track them, so the others
+    never grow a set of every key they ever wrote.
     """
 
-    __slots__ = ("_dirty", "_pin", "_table", "_unsent")
+    __slots__ = ("_dirty", "_pin", "_table", "_track", "_unsent")
 
-    def __init__(self, table: Any, pin: Pin) -> None:
+    def __init__(self, table: Any, pin: Pin, *, track_changed: bool = False) -> None:
         self._table = table
         self._pin = pin
+        self._track = track_changed
         self._dirty: set[str] = set()
         self._unsent: dict[str, int] = {}  # key -> changelog partition, written since send_changes()
 
     def touch(self, key: str) -> None:
         """Count a key as changed even if it was not (a new owner re-publishes the balances it holds)."""
-        if key in self:
+        if self._track and key in self:
             self._dirty.add(key)
 
     def take_dirty(self) -> set[str]:
@@ -76,7 +79,8 @@ class PinnedTable(MutableMapping[str, Any]):
     def __setitem__(self, key: str, value: Any) -> None:
         self._data[key] = value
         self._unsent[key] = self._pin.partition
-        self._dirty.add(key)
+        if self._track:
+            self._dirty.add(key)
 
     def __delitem__(self, key: str) -> None:
         if self._data.pop(key, None) is None:

@@ -3,7 +3,9 @@
 from dataclasses import dataclass
 from typing import Any, Final
 
+from models.base import WireModel
 from models.codec import INPUT_TYPES
+from models.outputs import Alert, DeadLetter, Decision
 
 # The key field of each input type. Indicators, payments and settlements are keyed by the
 # indicator so its ledger has one writer; an allocation's debit on its parent runs as a step on
@@ -62,3 +64,26 @@ def key_of(kind: str, data: Any) -> str | None:
         return None
     value = data.get(field)
     return value if isinstance(value, str) and 0 < len(value) <= 256 else None
+
+
+def output_key(model: WireModel) -> bytes:
+    """The key an output is written with: what it is about (a payment, an alert, a source)."""
+    if isinstance(model, Decision):
+        return model.payment_id.encode()
+    if isinstance(model, Alert):
+        return model.alert_id.encode()
+    if isinstance(model, DeadLetter):
+        return model.source.encode()
+    return b""
+
+
+def sequence_of(headers: Any) -> int:
+    """The source's sequence number from a message's headers, 0 when it gave none."""
+    pairs = headers.items() if isinstance(headers, dict) else headers or ()
+    for name, value in pairs:
+        if name == SEQ_HEADER and value:
+            try:
+                return int(value)
+            except ValueError:
+                return 0
+    return 0

@@ -37,7 +37,7 @@ def test_a_key_written_many_times_is_sent_once_with_its_last_value_to_its_pinned
 
 
 def test_written_and_touched_keys_are_dirty_until_taken() -> None:
-    pinned = PinnedTable(FakeTable(), Pin())
+    pinned = PinnedTable(FakeTable(), Pin(), track_changed=True)
     pinned["A"] = 1
     pinned.touch("B")  # not in the table: nothing to publish
     pinned["C"] = 2
@@ -45,12 +45,16 @@ def test_written_and_touched_keys_are_dirty_until_taken() -> None:
     pinned.touch("C")
     assert pinned.take_dirty() == {"A", "C"}
     assert pinned.take_dirty() == set()
+    untracked = PinnedTable(FakeTable(), Pin())  # a table whose changes nobody publishes
+    untracked["A"] = 1
+    untracked.touch("A")
+    assert untracked.take_dirty() == set()
 
 
 def test_a_key_recovered_as_a_tombstone_is_absent() -> None:
     table = FakeTable()
     table.data.update({"gone": None, "kept": 2})  # what recovery leaves for a deleted key
-    mapping = PinnedTable(table, Pin())
+    mapping = PinnedTable(table, Pin(), track_changed=True)
     assert "gone" not in mapping and mapping.get("gone") is None and mapping.get("gone", 7) == 7
     assert list(mapping) == ["kept"] and len(mapping) == 1 and dict(mapping.items()) == {"kept": 2}
     with pytest.raises(KeyError):
