@@ -1,0 +1,96 @@
+"""A/B of two source trees on the same inputs: byte-identical outputs, then CPU side by side.
+
+    git archive main | tar -x -C /tmp/base          # the baseline tree (any commit)
+    python ops/bench/ab_bench.py --base /tmp/base FILE... [--repeat 5] [--backtest FILE...]
+
+For each FILE, both trees run `treasury replay` (in a subprocess, PYTHONPATH = the tree) and
+every output file must be byte-identical; with `--backtest`, `treasury backtest`'s report must be
+identical too. Then `decide_bench.py` (decide + encode, CPU) runs base and new alternately
+`--repeat` times, so a loaded machine slows both alike; medians and every run are printed.
+"""
+
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve()
+NEW = HERE.parents[2]
+OUTPUTS = ("decisions.jsonl", "alerts.jsonl", "forecasts.jsonl", "chains.jsonl", "deadletters.jsonl")
+_CLI = "import sys; from stream.cli import main; sys.argv[0] = 'treasury'; main()"
+
+
+def _run(tree: Path, args: list[str]) -> tuple[str, float]:
+    """Run a Python command against `tree`; its stdout and the child's CPU seconds."""
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run([sys.executable, *args], env=env, cwd=tree, capture_output=True, text=True, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise SystemExit(f"{tree}: {' '.join(args)} failed:\n{done.stderr[-2000:]}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return done.stdout, cpu
+
+
+def identical_replay(base: Path, new: Path, file: Path, work: Path) -> tuple[float, float]:
+    """Replay `file` on both trees; stop on any differing byte. The replays' CPU seconds."""
+    cpu = []
+    for name, tree in (("base", base), ("new", new)):
+        _, seconds = _run(tree, ["-c", _CLI, "replay", "--quiet", "--out", str(work / name), str(file.resolve())])
+        cpu.append(seconds)
+    for output in OUTPUTS:
+        a, b = (work / "base" / output).read_bytes(), (work / "new" / output).read_bytes()
+        if a != b:
+            raise SystemExit(f"DIFFERENT: {file.name} {output} ({len(a):,} vs {len(b):,} bytes)")
+        lines = a.count(b"\n")
+        print(f"  identical: {file.name} {output} ({len(a):,} bytes, {lines:,} lines)")
+    return cpu[0], cpu[1]
+
+
+def identical_backtest(base: Path, new: Path, file: Path) -> None:
+    reports = [_run(tree, ["-c", _CLI, "backtest", str(file.resolve())])[0] for tree in (base, new)]
+    if reports[0] != reports[1]:
+        raise SystemExit(f"DIFFERENT backtest report: {file.name}\n--- base\n{reports[0]}\n--- new\n{reports[1]}")
+    print(f"  identical: backtest of {file.name} ({len(reports[0].splitlines())} report lines)")
+
+
+def decide_cpu(tree: Path, file: Path) -> float:
+    out, _ = _run(tree, [str(HERE.parent / "decide_bench.py"), str(file.resolve()), "--repeat", "1"])
+    return float(out.split(": ")[1].split(" s CPU")[0])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("files", type=Path, nargs="+", help="JSON-lines inputs (e.g. from `treasury generate`)")
+    parser.add_argument("--base", type=Path, required=True, help="the baseline source tree")
+    parser.add_argument("--new", type=Path, default=NEW, help="the tree under test (default: this one)")
+    parser.add_argument("--repeat", type=int, default=5, help="decide_bench runs per tree, alternated")
+    parser.add_argument("--backtest", type=Path, nargs="*", default=[], help="files whose backtest must match")
+    parser.add_argument("--no-timing", action="store_true", help="only check that the outputs are identical")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="treasury-ab-") as tmp:
+        for file in args.files:
+            base_s, new_s = identical_replay(args.base, args.new, file, Path(tmp))
+            print(f"  replay CPU (one run each): base {base_s:.2f} s, new {new_s:.2f} s")
+    for file in args.backtest:
+        identical_backtest(args.base, args.new, file)
+    if args.no_timing:
+        return
+    for file in args.files:
+        runs: dict[str, list[float]] = {"base": [], "new": []}
+        for _ in range(args.repeat):
+            runs["base"].append(decide_cpu(args.base, file))
+            runs["new"].append(decide_cpu(args.new, file))
+        base_m, new_m = statistics.median(runs["base"]), statistics.median(runs["new"])
+        print(f"{file.name}: decide + encode CPU s, median of {args.repeat} alternated runs: "
+              f"base {base_m:.2f}, new {new_m:.2f} ({base_m / new_m:.2f}x)")
+        for name, values in runs.items():
+            print(f"  {name}: " + " ".join(f"{v:.2f}" for v in values))
+
+
+if __name__ == "__main__":
+    main()
