@@ -33,7 +33,12 @@ def percentile(ordered: list[float], share: float) -> float:
 
 def _error(weight: float, residuals: list[float], model: list[float]) -> float:
     """Sum of |r - weight * m| in window order (the same float sum as a loop over the pairs)."""
-    total: float = sum(map(abs, map(sub, residuals, map(weight.__mul__, model))))
+    if weight == 0.0:  # |r - (+-0.0)| is |r| exactly
+        total: float = sum(map(abs, residuals))
+    elif weight == 1.0:  # 1.0 * m is m exactly
+        total = sum(map(abs, map(sub, residuals, model)))
+    else:
+        total = sum(map(abs, map(sub, residuals, map(weight.__mul__, model))))
     return total
 
 
@@ -69,22 +74,30 @@ class Calibration:
 
     def observe(self, day: date, balance: int) -> None:
         """A balance statement: score every remembered forecast that made a point for this day."""
-        paths, today = self.paths, day.toordinal()
+        paths, today, scored, parts = self.paths, day.toordinal(), self.scored, self.parts
         while paths and today - paths[0][0] > self.horizon:
             paths.popleft()
-        for as_of, known, model in paths:
+        limit = 2 * self.keep
+        for as_of, known, model in paths:  # `add` inlined: ~20 paths per statement
             h = today - as_of
             if 1 <= h <= len(known):
-                self.add(h, balance - known[h - 1], model[h - 1])
+                residuals = scored[h]
+                residuals.append(balance - known[h - 1])
+                parts[h].append(model[h - 1])
+                if len(residuals) > limit:
+                    self._trim(h)
 
     def add(self, h: int, residual: float, model_part: float) -> None:
         """One scored forecast at horizon `h`: (actual - known path, model part)."""
-        scored, parts = self.scored[h], self.parts[h]
-        scored.append(residual)
-        parts.append(model_part)
-        if len(scored) > 2 * self.keep:  # amortised: drop what left the window in one move
-            gone = len(scored) - self.keep
-            del scored[:gone], parts[:gone]
+        self.scored[h].append(residual)
+        self.parts[h].append(model_part)
+        if len(self.scored[h]) > 2 * self.keep:
+            self._trim(h)
+
+    def _trim(self, h: int) -> None:
+        # Amortised: what left the window goes in one move once the arrays reach twice its size.
+        gone = len(self.scored[h]) - self.keep
+        del self.scored[h][:gone], self.parts[h][:gone]
 
     def window(self, h: int) -> list[tuple[float, float]]:
         """Horizon `h`'s window, oldest first: (actual - known path, model part) pairs."""

@@ -54,18 +54,23 @@ def balance_signals(book: CashBook, balance: int, monthly: Fraction | None, at: 
         r001 = {"balance": format_fen(balance), "floor": format_fen(floor), "shortfall": format_fen(floor - balance)}
     out = _signal("R001", book, at, r001)
     cash = rules.cash
-    ratio = Fraction(balance) / monthly if monthly > 0 else None
-    low = Fraction(cash.coverage_low_percent, 100)
-    high = Fraction(cash.coverage_high_percent, 100)
     r003 = r004 = None
-    if ratio is not None and ratio < low:
-        r003 = {"coverage_ratio": coverage_text(ratio), "threshold": coverage_text(low),
-                "balance": format_fen(balance), "monthly_outflow": format_fen(int(monthly))}
-    if ratio is not None and ratio > high:
-        r004 = {"coverage_ratio": coverage_text(ratio), "threshold": coverage_text(high),
-                "balance": format_fen(balance), "monthly_outflow": format_fen(int(monthly))}
+    if monthly.numerator > 0:
+        # ratio = balance / monthly against percent / 100, compared as integers (monthly > 0):
+        # exact, and a Fraction is only made when the evidence needs its text.
+        scaled, parts = balance * monthly.denominator * 100, monthly.numerator
+        if scaled < cash.coverage_low_percent * parts:
+            r003 = _coverage_evidence(balance, monthly, cash.coverage_low_percent)
+        if scaled > cash.coverage_high_percent * parts:
+            r004 = _coverage_evidence(balance, monthly, cash.coverage_high_percent)
     out += _signal("R003", book, at, r003) + _signal("R004", book, at, r004)
     return out
+
+
+def _coverage_evidence(balance: int, monthly: Fraction, threshold_percent: int) -> dict[str, Any]:
+    return {"coverage_ratio": coverage_text(Fraction(balance) / monthly),
+            "threshold": coverage_text(Fraction(threshold_percent, 100)),
+            "balance": format_fen(balance), "monthly_outflow": format_fen(int(monthly))}
 
 
 def path_signals(book: CashBook, path: Path, floor: int | None, at: datetime, rules: RulesConfig) -> list[AlertSignal]:
