@@ -22,10 +22,14 @@ def pydantic_line(forecast: Forecast) -> bytes:
     return b'{"type":"forecast","data":' + data + b"}\n"
 
 
+balances = st.one_of(st.integers(0, 999), st.integers(0, 10**17 - 1))  # the usual case: none negative
+
+
 @st.composite
 def forecasts(draw: st.DrawFn) -> Forecast:
     as_of = draw(days)
-    amounts = draw(st.lists(st.tuples(fen, fen, fen), min_size=0, max_size=31))
+    amount = draw(st.sampled_from([fen, balances]))  # the encoder has a path for each
+    amounts = draw(st.lists(st.tuples(amount, amount, amount), min_size=0, max_size=31))
     built = [ForecastPoint(date=as_of + timedelta(days=h), p10=format_fen(a), p50=format_fen(b), p90=format_fen(c))
              for h, (a, b, c) in enumerate(amounts, 1)]
     breach = draw(st.one_of(st.none(), days))
