@@ -1,12 +1,14 @@
 """A/B of two source trees on the same inputs: byte-identical outputs, then CPU side by side.
 
     git archive main | tar -x -C /tmp/base          # the baseline tree (any commit)
-    python ops/bench/ab_bench.py --base /tmp/base FILE... [--repeat 5] [--backtest FILE...]
+    python ops/bench/ab_bench.py --base /tmp/base FILE... [--repeat 5] [--replay-repeat 3] [--backtest FILE...]
 
 For each FILE, both trees run `treasury replay` (in a subprocess, PYTHONPATH = the tree) and
 every output file must be byte-identical; with `--backtest`, `treasury backtest`'s report must be
 identical too. Then `decide_bench.py` (decide + encode, CPU) runs base and new alternately
 `--repeat` times, so a loaded machine slows both alike; medians and every run are printed.
+With `--replay-repeat N`, whole `treasury replay` runs (CPU of the process, and wall-clock) are
+alternated N times as well.
 """
 
 import argparse
@@ -16,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve()
@@ -58,6 +61,12 @@ def identical_backtest(base: Path, new: Path, file: Path) -> None:
     print(f"  identical: backtest of {file.name} ({len(reports[0].splitlines())} report lines)")
 
 
+def replay_cpu(tree: Path, file: Path, out: Path) -> tuple[float, float]:
+    started = time.perf_counter()
+    _, cpu = _run(tree, ["-c", _CLI, "replay", "--quiet", "--out", str(out), str(file.resolve())])
+    return cpu, time.perf_counter() - started
+
+
 def decide_cpu(tree: Path, file: Path) -> float:
     out, _ = _run(tree, [str(HERE.parent / "decide_bench.py"), str(file.resolve()), "--repeat", "1"])
     return float(out.split(": ")[1].split(" s CPU")[0])
@@ -69,6 +78,7 @@ def main() -> None:
     parser.add_argument("--base", type=Path, required=True, help="the baseline source tree")
     parser.add_argument("--new", type=Path, default=NEW, help="the tree under test (default: this one)")
     parser.add_argument("--repeat", type=int, default=5, help="decide_bench runs per tree, alternated")
+    parser.add_argument("--replay-repeat", type=int, default=0, help="whole replays per tree, alternated")
     parser.add_argument("--backtest", type=Path, nargs="*", default=[], help="files whose backtest must match")
     parser.add_argument("--no-timing", action="store_true", help="only check that the outputs are identical")
     args = parser.parse_args()
@@ -90,6 +100,23 @@ def main() -> None:
               f"base {base_m:.2f}, new {new_m:.2f} ({base_m / new_m:.2f}x)")
         for name, values in runs.items():
             print(f"  {name}: " + " ".join(f"{v:.2f}" for v in values))
+        if args.replay_repeat:
+            replays(args.base, args.new, file, args.replay_repeat)
+
+
+def replays(base: Path, new: Path, file: Path, repeat: int) -> None:
+    runs: dict[str, list[tuple[float, float]]] = {"base": [], "new": []}
+    with tempfile.TemporaryDirectory(prefix="treasury-ab-") as tmp:
+        for _ in range(repeat):
+            runs["base"].append(replay_cpu(base, file, Path(tmp) / "base"))
+            runs["new"].append(replay_cpu(new, file, Path(tmp) / "new"))
+    medians = {name: (statistics.median(c for c, _ in values), statistics.median(w for _, w in values))
+               for name, values in runs.items()}
+    (base_cpu, base_wall), (new_cpu, new_wall) = medians["base"], medians["new"]
+    print(f"{file.name}: treasury replay, median of {repeat} alternated runs: CPU base {base_cpu:.2f} s, "
+          f"new {new_cpu:.2f} s ({base_cpu / new_cpu:.2f}x); wall base {base_wall:.2f} s, new {new_wall:.2f} s")
+    for name, values in runs.items():
+        print(f"  {name} (CPU/wall): " + " ".join(f"{c:.2f}/{w:.2f}" for c, w in values))
 
 
 if __name__ == "__main__":
