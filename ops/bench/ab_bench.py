@@ -81,9 +81,10 @@ def main() -> None:
     parser.add_argument("--replay-repeat", type=int, default=0, help="whole replays per tree, alternated")
     parser.add_argument("--backtest", type=Path, nargs="*", default=[], help="files whose backtest must match")
     parser.add_argument("--no-timing", action="store_true", help="only check that the outputs are identical")
+    parser.add_argument("--no-identity", action="store_true", help="only time (the check ran before)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="treasury-ab-") as tmp:
-        for file in args.files:
+        for file in [] if args.no_identity else args.files:
             base_s, new_s = identical_replay(args.base, args.new, file, Path(tmp))
             print(f"  replay CPU (one run each): base {base_s:.2f} s, new {new_s:.2f} s")
     for file in args.backtest:

@@ -60,6 +60,15 @@ def test_a_fast_point_equals_a_validated_one(day: date, p10: int, p50: int, p90:
     assert points([day], [p10], [p50], [p90]) == (valid,)
 
 
+def test_fast_points_share_a_fields_set_that_model_copy_does_not_touch() -> None:
+    day = date(2022, 1, 5)
+    first, second = point(day, 1, 2, 3), point(day, 4, 5, 6)
+    changed = first.model_copy(update={"p50": 7})
+    assert changed.p50 == 7 and changed.model_fields_set == {"date", "p10", "p50", "p90"}
+    assert first.model_fields_set is second.model_fields_set == {"date", "p10", "p50", "p90"}
+    assert first.model_copy(deep=True) == first and first.p50 == 2
+
+
 def test_the_edges_of_the_format() -> None:
     day = date(2022, 1, 5)
     forecast = Forecast(treasury_code="150000", as_of=day, coverage_ratio=1e16,
