@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("files", type=Path, nargs="+", help="JSON-lines inputs (e.g. from `treasury generate`)")
     parser.add_argument("--base", type=Path, required=True, help="the baseline source tree")
     parser.add_argument("--new", type=Path, default=NEW, help="the tree under test (default: this one)")
-    parser.add_argument("--repeat", type=int, default=5, help="decide_bench runs per tree, alternated")
+    parser.add_argument("--repeat", type=int, default=5, help="decide_bench runs per tree, alternated (0: none)")
     parser.add_argument("--replay-repeat", type=int, default=0, help="whole replays per tree, alternated")
     parser.add_argument("--backtest", type=Path, nargs="*", default=[], help="files whose backtest must match")
     parser.add_argument("--no-timing", action="store_true", help="only check that the outputs are identical")
@@ -92,17 +92,22 @@ def main() -> None:
     if args.no_timing:
         return
     for file in args.files:
-        runs: dict[str, list[float]] = {"base": [], "new": []}
-        for _ in range(args.repeat):
-            runs["base"].append(decide_cpu(args.base, file))
-            runs["new"].append(decide_cpu(args.new, file))
-        base_m, new_m = statistics.median(runs["base"]), statistics.median(runs["new"])
-        print(f"{file.name}: decide + encode CPU s, median of {args.repeat} alternated runs: "
-              f"base {base_m:.2f}, new {new_m:.2f} ({base_m / new_m:.2f}x)")
-        for name, values in runs.items():
-            print(f"  {name}: " + " ".join(f"{v:.2f}" for v in values))
+        if args.repeat:
+            decides(args.base, args.new, file, args.repeat)
         if args.replay_repeat:
             replays(args.base, args.new, file, args.replay_repeat)
+
+
+def decides(base: Path, new: Path, file: Path, repeat: int) -> None:
+    runs: dict[str, list[float]] = {"base": [], "new": []}
+    for _ in range(repeat):
+        runs["base"].append(decide_cpu(base, file))
+        runs["new"].append(decide_cpu(new, file))
+    base_m, new_m = statistics.median(runs["base"]), statistics.median(runs["new"])
+    print(f"{file.name}: decide + encode CPU s, median of {repeat} alternated runs: "
+          f"base {base_m:.2f}, new {new_m:.2f} ({base_m / new_m:.2f}x)")
+    for name, values in runs.items():
+        print(f"  {name}: " + " ".join(f"{v:.2f}" for v in values))
 
 
 def replays(base: Path, new: Path, file: Path, repeat: int) -> None:
