@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError, create_mode
 
 from models.base import WireModel
 from models.errors import InvalidInput
+from models.forecastwire import forecast_data
 from models.inputs import (
     Clock,
     Indicator,
@@ -167,6 +168,8 @@ def fingerprint(model: WireModel) -> bytes:
 
 def encode(model: WireModel) -> bytes:
     """One JSON line (with its newline) for an input or output model."""
+    if type(model) is Forecast:
+        return b'{"type":"forecast","data":' + forecast_data(model) + b"}\n"
     name = TYPE_NAME[type(model)]
     # Absent optional fields are left out rather than sent as null (DESIGN §3: "absent").
     data = model.__pydantic_serializer__.to_json(model, exclude_none=True)
@@ -175,4 +178,6 @@ def encode(model: WireModel) -> bytes:
 
 def encode_data(model: WireModel) -> bytes:
     """The `data` object alone, as a Kafka message value."""
+    if type(model) is Forecast:
+        return forecast_data(model)
     return model.__pydantic_serializer__.to_json(model, exclude_none=True)

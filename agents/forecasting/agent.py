@@ -21,8 +21,9 @@ from agents.forecasting.guard import releasable, s001
 from agents.forecasting.risk import balance_signals, floor_of, path_signals, spike_signal
 from alerts.signals import AlertSignal
 from models.base import trusted
+from models.forecastwire import points as forecast_points
 from models.inputs import Payment, TreasuryBalance, TreasuryFlow
-from models.outputs import Forecast, ForecastPoint, Outcome, PaymentStatus
+from models.outputs import Forecast, Outcome, PaymentStatus
 
 ForecastOut = Forecast | AlertSignal
 
@@ -136,9 +137,10 @@ def _forecast(code: str, path: Path, monthly: Fraction | None, floor: int | None
     """The wire forecast; the coverage ratio (库款保障水平) is rounded to 4 decimals only here."""
     ratio = None
     if monthly is not None and monthly > 0:
-        ratio = round(float(Fraction(path.balance) / monthly), 4)
+        # balance / monthly as one correctly rounded integer division: the same float as
+        # float(Fraction(balance) / monthly), without normalising a Fraction first.
+        ratio = round(path.balance * monthly.denominator / monthly.numerator, 4)
     breach = None if floor is None else next((d for d, v in zip(path.days, path.p50, strict=True) if v < floor), None)
-    points = tuple(trusted(ForecastPoint, date=day, p10=low, p50=mid, p90=high)
-                   for day, low, mid, high in zip(path.days, path.p10, path.p50, path.p90, strict=True))
+    points = forecast_points(path.days, path.p10, path.p50, path.p90)
     return trusted(Forecast, treasury_code=code, as_of=path.as_of, coverage_ratio=ratio, points=points,
                    breach_date=breach)

@@ -54,18 +54,23 @@ def balance_signals(book: CashBook, balance: int, monthly: Fraction | None, at: 
         r001 = {"balance": format_fen(balance), "floor": format_fen(floor), "shortfall": format_fen(floor - balance)}
     out = _signal("R001", book, at, r001)
     cash = rules.cash
-    ratio = Fraction(balance) / monthly if monthly > 0 else None
-    low = Fraction(cash.coverage_low_percent, 100)
-    high = Fraction(cash.coverage_high_percent, 100)
     r003 = r004 = None
-    if ratio is not None and ratio < low:
-        r003 = {"coverage_ratio": coverage_text(ratio), "threshold": coverage_text(low),
-                "balance": format_fen(balance), "monthly_outflow": format_fen(int(monthly))}
-    if ratio is not None and ratio > high:
-        r004 = {"coverage_ratio": coverage_text(ratio), "threshold": coverage_text(high),
-                "balance": format_fen(balance), "monthly_outflow": format_fen(int(monthly))}
+    if monthly.numerator > 0:
+        # ratio = balance / monthly against percent / 100, compared as integers (monthly > 0):
+        # exact, and a Fraction is only made when the evidence needs its text.
+        scaled, parts = balance * monthly.denominator * 100, monthly.numerator
+        if scaled < cash.coverage_low_percent * parts:
+            r003 = _coverage_evidence(balance, monthly, cash.coverage_low_percent)
+        if scaled > cash.coverage_high_percent * parts:
+            r004 = _coverage_evidence(balance, monthly, cash.coverage_high_percent)
     out += _signal("R003", book, at, r003) + _signal("R004", book, at, r004)
     return out
+
+
+def _coverage_evidence(balance: int, monthly: Fraction, threshold_percent: int) -> dict[str, Any]:
+    return {"coverage_ratio": coverage_text(Fraction(balance) / monthly),
+            "threshold": coverage_text(Fraction(threshold_percent, 100)),
+            "balance": format_fen(balance), "monthly_outflow": format_fen(int(monthly))}
 
 
 def path_signals(book: CashBook, path: Path, floor: int | None, at: datetime, rules: RulesConfig) -> list[AlertSignal]:
@@ -75,14 +80,15 @@ def path_signals(book: CashBook, path: Path, floor: int | None, at: datetime, ru
         r002: dict[str, Any] | None = None
         severity: Severity | None = None
         for quantile, values in (("p50", path.p50), ("p10", path.p10)):
-            i = next((i for i, value in enumerate(values) if value < floor), None)
-            if i is not None:
-                day, value = path.days[i], values[i]
-                r002 = {"date": day.isoformat(), "value": format_fen(value), "floor": format_fen(floor),
-                        "shortfall": format_fen(floor - value), "quantile": quantile,
-                        "days_ahead": (day - path.as_of).days}
-                severity = "warning" if quantile == "p50" else "info"
-                break
+            if not values or min(values) >= floor:  # the usual case, found in C
+                continue
+            i = next(i for i, value in enumerate(values) if value < floor)
+            day, value = path.days[i], values[i]
+            r002 = {"date": day.isoformat(), "value": format_fen(value), "floor": format_fen(floor),
+                    "shortfall": format_fen(floor - value), "quantile": quantile,
+                    "days_ahead": (day - path.as_of).days}
+            severity = "warning" if quantile == "p50" else "info"
+            break
         out += _signal("R002", book, at, r002, severity)
     out += _signal("R005", book, at, _sanbao_gap(book, path, rules))
     r006 = None
@@ -106,6 +112,10 @@ def _sanbao_gap(book: CashBook, path: Path, rules: RulesConfig) -> dict[str, Any
     end = path.days[-1] if path.days else path.as_of
     due = sum(fen for day, fen in sanbao.items() if day <= end) + book.pending_sanbao
     if due <= 0:
+        return None
+    # What is due only falls day by day (三保 outflows are positive), so a path never below
+    # today's total has no gap: the usual case, checked in C before the day-by-day walk.
+    if path.balance >= due and (not path.p50 or min(path.p50) >= due):
         return None
     day, value = path.as_of, path.balance
     for i in range(-1, len(path.days)):

@@ -154,11 +154,11 @@ def test_calibration_scores_paths_and_weighs_the_model_part_by_how_it_did() -> N
     calibration = Calibration(horizon=2, keep=50, needed=5)
     calibration.remember(date(2022, 1, 1), [1000.0, 1000.0], [100.0, 250.0])
     calibration.observe(date(2022, 1, 3), 1200)
-    assert list(calibration.residuals[2]) == [(200.0, 250.0)]  # actual - known path, model part
+    assert calibration.window(2) == [(200.0, 250.0)]  # actual - known path, model part
     for _ in range(10):
         # Horizon 1: the balance moved exactly as the model said. Horizon 2: not at all.
-        calibration.residuals[1].append((100.0, 100.0))
-        calibration.residuals[2].append((0.0, 100.0))
+        calibration.add(1, 100.0, 100.0)
+        calibration.add(2, 0.0, 100.0)
     calibration.recalibrate(0.0)
     assert calibration.weights[1:] == [1.0, 0.0]
     assert calibration.bands[1] == (0.0, 0.0, 0.0)
@@ -166,8 +166,40 @@ def test_calibration_scores_paths_and_weighs_the_model_part_by_how_it_did() -> N
 
 def test_a_second_statement_the_same_day_is_not_scored_twice(agent: ForecastingAgent) -> None:
     feed_history(agent, 5)
-    window = agent.books["150100"].calibration.residuals[1]
-    before = len(window)
+    calibration = agent.books["150100"].calibration
+    before = calibration.window(1)
     agent.on_balance(make_balance(balance="15500.00", as_of=f"{day_of(4)}T18:30:00+08:00"))
-    assert len(window) == before
+    assert calibration.window(1) == before and before
     assert agent.books["150100"].position == 1_550_000  # but the position follows it
+
+
+def test_a_calibration_window_keeps_the_last_scored_forecasts_in_order() -> None:
+    from agents.forecasting.calibration import Calibration
+
+    calibration = Calibration(horizon=1, keep=10, needed=5)
+    for n in range(35):  # past 2 x keep: the arrays are trimmed, the window is unchanged
+        calibration.add(1, float(n), float(-n))
+    assert calibration.window(1) == [(float(n), float(-n)) for n in range(25, 35)]
+    assert len(calibration.scored[1]) <= 20 and calibration.calibrated()
+    assert not Calibration(horizon=1, keep=10, needed=11).calibrated()
+
+
+def test_recalibrating_sums_errors_in_window_order_like_a_plain_loop() -> None:
+    # The weight is chosen on float sums, so they must be the same sums, in the same order, as
+    # the straightforward loop (replays stay byte-identical across versions).
+    import random
+
+    from agents.forecasting.calibration import _WEIGHTS, Calibration
+
+    rng = random.Random(5)
+    calibration = Calibration(horizon=3, keep=40, needed=20)
+    for _ in range(90):
+        for h in (1, 2, 3):
+            calibration.add(h, rng.uniform(-1e9, 1e9) + 0.1, rng.uniform(-1e9, 1e9) / 3)
+    calibration.recalibrate(1.0)
+    for h in (1, 2, 3):
+        window = calibration.window(h)
+        weight = min(_WEIGHTS, key=lambda w: (sum(abs(r - w * m) for r, m in window), -w))
+        ordered = sorted(r - weight * m for r, m in window)
+        assert calibration.weights[h] == weight
+        assert calibration.bands[h] == (percentile(ordered, 0.1), percentile(ordered, 0.5), percentile(ordered, 0.9))
