@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     db_connect_timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
     # Rows per INSERT statement of a batch write.
     db_batch_rows: Annotated[int, Field(ge=1, le=100_000)] = 5000
+    # Batches the worker's persist consumer holds while PostgreSQL is slow or away; when full it
+    # stops reading the output topics (back-pressure: Kafka keeps the rest).
+    persist_queue_batches: Annotated[int, Field(ge=1, le=1000)] = 8
+    # Longest wait between retries of a failed store write or connection (seconds; doubling from 0.2).
+    db_retry_max_s: Annotated[float, Field(gt=0, le=600)] = 5.0
 
     def load_tokens(self) -> "Tokens":
         from stream.api.auth import Tokens

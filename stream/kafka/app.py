@@ -25,7 +25,7 @@ from models.inputs import InputEvent
 from stream.engine import Engine, event_time
 from stream.kafka.admin import committed_offsets
 from stream.kafka.align import Aligner
-from stream.kafka.codecs import StateValue, dumps_step, loads_step, register
+from stream.kafka.codecs import StateCodecError, StateValue, dumps_step, loads_step, register
 from stream.kafka.gate import Gate
 from stream.kafka.persist import persist_forever
 from stream.kafka.publish import Publisher
@@ -244,9 +244,7 @@ class TreasuryApp:
             message = event.message
             if message.topic == self.topics.name(STEPS):
                 self.pin.partition = message.partition
-                step = loads_step(event.value or b"")
-                await self._emit(self.engine.handle_step(step, event.value or b"",
-                                                         f"{message.topic}/{message.partition}", message.offset))
+                await self._emit(self._step(event))
                 continue
             # Held: acked again, finally, once applied. A stale copy (an offset the gate already let
             # through) is held too and never acked: its original's ack is the one that counts.
@@ -338,6 +336,17 @@ class TreasuryApp:
             return decode_data(kind, event.value or b"", self.engine.max_line_bytes)
         except InvalidInput as error:
             return error
+
+    def _step(self, event: Any) -> list[WireModel]:
+        """An allocation step from another partition; a message that is not one is a dead letter."""
+        message, value = event.message, event.value or b""
+        source = f"{message.topic}/{message.partition}"
+        try:
+            step = loads_step(value)
+        except StateCodecError as error:
+            return self.engine.invalid(value, source, message.offset, InvalidInput("bad_step", str(error)),
+                                       kind=STEPS)
+        return self.engine.handle_step(step, value, source, message.offset)
 
     def _handle(self, event: Any, decoded: InputEvent | InvalidInput) -> list[WireModel]:
         message = event.message
