@@ -192,7 +192,10 @@ class Engine:
         `whole` describes the full message when `raw` is only its first bytes (an overlong line).
         """
         self.events_by_type[InvalidInput] += 1
-        payment_id, indicator_id, requested_at = payment_hint(raw, kind) if whole is None else (None, None, None)
+        # An overlong message is not parsed at all, not even for a hint (bounded work per message):
+        # from a file only its first bytes are here (`whole`), from Kafka the whole value is.
+        overlong = whole is not None or error.code == "line_too_long"
+        payment_id, indicator_id, requested_at = (None, None, None) if overlong else payment_hint(raw, kind)
         out: list[WireModel] = [_dead_letter(raw, source, offset, error.code, error.message, payment_id, whole)]
         at = _aware(requested_at) or self.now or NO_EVENT_TIME
         if payment_id is not None:

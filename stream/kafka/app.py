@@ -196,7 +196,8 @@ class TreasuryApp:
                                       {tp for tp in assigned if tp.topic in self.ledger_topics}),
                     _START_OFFSETS_TIMEOUT_S,
                 )
-            except (TimeoutError, KafkaError):
+            except (TimeoutError, KafkaError) as error:
+                log.warning("committed offsets unknown after an assignment (%r)", error)
                 starts = {}  # unknown: each partition waits for a fetch answer instead (see _drained)
             async with self._lock:
                 self._start_offsets = starts
@@ -328,7 +329,11 @@ class TreasuryApp:
             return start >= highwater
         # Nothing known yet (no fetch answered, no commit loaded): wait a little, then stop waiting.
         quiet = self._quiet_since.setdefault((topic, partition), time.monotonic())
-        return time.monotonic() - quiet > _DRAIN_FALLBACK_S
+        if time.monotonic() - quiet > _DRAIN_FALLBACK_S:
+            log.warning("%s[%d] counted as drained after %.0f s without news (highwater %s, start %s)",
+                        topic, partition, _DRAIN_FALLBACK_S, highwater, start)
+            return True
+        return False
 
     def _decode(self, event: Any) -> InputEvent | InvalidInput:
         kind = self.topics.kind(event.message.topic) or ""

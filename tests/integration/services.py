@@ -115,3 +115,22 @@ def _text(output: str | bytes | None) -> str:
     if output is None:
         return ""
     return output.decode(errors="replace") if isinstance(output, bytes) else output
+
+
+def stop_service(service: _Service) -> None:
+    """Stop a script-managed service for a fault test (its data stays; `resume_service` brings it back)."""
+    _require_managed(service)
+    _run(service, "stop", _STOP_TIMEOUT)
+
+
+def resume_service(service: _Service) -> str:
+    """Start a stopped service again on its old data (the broker keeps its topics and offsets)."""
+    _require_managed(service)
+    command = "resume" if service is KAFKA else "start"
+    return _address(service, command, _run(service, command, service.start_timeout))
+
+
+def _require_managed(service: _Service) -> None:
+    if os.environ.get(service.env_var, "").strip():
+        raise RuntimeError(f"{service.name} is given by {service.env_var}: a fault test cannot stop it; "
+                           f"unset it so the test runs its own with {service.script.name}")
