@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from agents.ledger import Ledger
 from agents.validation.agent import ValidationAgent
@@ -30,6 +30,12 @@ from stream.store.port import Store
 from stream.store.rows import Row
 
 log = logging.getLogger(__name__)
+
+
+class AlertOutlet(Protocol):
+    """Where alert states go besides the store and the hub (webhook, Alertmanager): never waits."""
+
+    def offer(self, alert: Alert) -> bool: ...
 
 
 class Dirty(dict[str, Any]):
@@ -70,6 +76,7 @@ class LiveRuntime:
     sink: Sink
     hub: AlertHub
     store: Store | None = None
+    outlets: list[AlertOutlet] = field(default_factory=list)
     queue_batches: int = 4
     source: str = "live"
     applied_lines: int = 0
@@ -158,7 +165,11 @@ class LiveRuntime:
             nodes, payments = self._chain_rows()
             if nodes or payments:
                 await self.store.write_chain_rows(nodes, payments)
-        self.hub.publish(o for o in out if isinstance(o, Alert))
+        changed = [o for o in out if isinstance(o, Alert)]
+        self.hub.publish(changed)
+        for outlet in self.outlets:
+            for alert in changed:
+                outlet.offer(alert)
 
     def _chain_rows(self) -> tuple[list[Row], list[Row]]:
         """Rows of the accounts and payments changed since the last write, each indicator's parents too."""
