@@ -90,7 +90,7 @@ class Engine:
         """Use this agent (e.g. one whose state mappings are durable tables)."""
         self.validation = agent
         self.tracing = TraceWatch(self.rules.tracing, agent.state.ledger.accounts,
-                                  {} if deadlines is None else deadlines)
+                                  {} if deadlines is None else deadlines, answered=self._answered)
         self._routes = {
             Payment: agent.on_payment,
             Settlement: agent.on_settlement,
@@ -169,6 +169,10 @@ class Engine:
         if now is None or now < at:
             self._lane_now[lane] = now = at
         return self.tracing.advance(lane, now)
+
+    def _answered(self, payment_id: str) -> bool:
+        record = self.validation.payments.get(payment_id)
+        return record is not None and record.status in ("settled", "returned")
 
     def _closed(self, payment_id: str, at: datetime) -> list[AlertSignal]:
         """A payment the bank has answered (settled or returned) stops its settlement clock."""

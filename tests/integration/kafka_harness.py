@@ -20,6 +20,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from models.codec import decode_line
 from models.errors import InvalidInput
@@ -131,11 +132,12 @@ class Cluster:
         if done.returncode != 0:
             raise RuntimeError(f"produce failed: {done.stderr}")
 
-    def start_worker(self, web_port: int | None = None, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start_worker(self, web_port: int | None = None, env: dict[str, str] | None = None,
+                     args: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
         log = (self.workdir / f"worker-{len(self.workers)}.log").open("wb")
         web = ["--web-port", str(web_port)] if web_port is not None else []
-        worker = subprocess.Popen([sys.executable, "-m", "stream.cli", "worker", *web], env={**self.env, **(env or {})},
-                                  stdout=log, stderr=subprocess.STDOUT)
+        worker = subprocess.Popen([sys.executable, "-m", "stream.cli", "worker", *web, *args],
+                                  env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)
         self.workers.append(worker)
         return worker
 
@@ -149,6 +151,21 @@ class Cluster:
             except subprocess.TimeoutExpired:
                 worker.kill()
                 worker.wait(timeout=30)
+
+    def delete_topics(self) -> None:
+        """Drop this cluster's topics (inputs, outputs, changelogs): a broker restarted later in the
+        session reloads every partition it holds before it serves, so fewer is faster."""
+        async def delete() -> None:
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=60_000)
+            await admin.start()
+            try:
+                mine = [t for t in await admin.list_topics() if t.startswith((f"{self.name}.", f"{self.name}-"))]
+                if mine:
+                    await admin.delete_topics(mine)
+            finally:
+                await admin.close()
+
+        asyncio.run(delete())
 
     def decisions(self) -> list[dict[str, Any]]:
         """Every decision on the output topic so far."""

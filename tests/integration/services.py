@@ -84,12 +84,14 @@ def _ensure(service: _Service) -> str:
 
 
 def _run(
-    service: _Service, command: str, timeout: float, allowed: tuple[int, ...] = (0,)
+    service: _Service, command: str, timeout: float, allowed: tuple[int, ...] = (0,),
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     argv = ["bash", str(service.script), command]
     try:
         proc = subprocess.run(
-            argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False
+            argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False,
+            env={**os.environ, **env} if env else None,
         )
     except subprocess.TimeoutExpired as exc:
         raise RuntimeError(
@@ -124,10 +126,15 @@ def stop_service(service: _Service) -> None:
 
 
 def resume_service(service: _Service) -> str:
-    """Start a stopped service again on its old data (the broker keeps its topics and offsets)."""
+    """Start a stopped service again on its old data (the broker keeps its topics and offsets).
+
+    A broker reloads every partition it holds before it serves: on a loaded machine with many
+    test topics that takes minutes, so the broker gets a longer start-up budget here.
+    """
     _require_managed(service)
     command = "resume" if service is KAFKA else "start"
-    return _address(service, command, _run(service, command, service.start_timeout))
+    extra = {"KAFKA_START_TIMEOUT": "600"} if service is KAFKA else {}
+    return _address(service, command, _run(service, command, service.start_timeout, env=extra))
 
 
 def _require_managed(service: _Service) -> None:

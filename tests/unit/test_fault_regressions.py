@@ -1,18 +1,20 @@
 """Regressions found while hardening the Kafka adapters against faults and hostile input."""
 
 import asyncio
+from datetime import datetime, timedelta
 
 import orjson
 
+from agents.tracing.watch import Deadline
 from models.errors import InvalidInput
-from models.outputs import DeadLetter, Decision
+from models.outputs import Alert, DeadLetter, Decision
 from stream.engine import Engine
 from stream.kafka import persist
 from stream.kafka.codecs import StateCodecError, loads_step
 from stream.settings import Settings
 from stream.store.buffer import RetryPolicy
 from stream.store.errors import StoreError
-from tests.unit.conftest import PAYMENT_DEFAULTS
+from tests.unit.conftest import INDICATOR_DEFAULTS, PAYMENT_DEFAULTS, PROJECT_DEFAULTS, SETTLEMENT_DEFAULTS
 
 
 def test_an_overlong_kafka_payment_is_a_dead_letter_without_a_v001_and_is_not_parsed() -> None:
@@ -52,3 +54,23 @@ def test_the_persist_consumer_waits_for_a_database_that_is_not_up_yet() -> None:
     store = _LateStore(failures=3)
     asyncio.run(persist._open(store, RetryPolicy(first_s=0.001, max_s=0.002)))
     assert store.opened and store.failures == 0
+
+
+def test_a_settlement_deadline_that_comes_back_after_its_settlement_never_fires() -> None:
+    """Found by the broker-restart fault test: after the worker's tables were recovered, T005
+    deadlines of payments settled days before came back, fired and stayed open (the replay has
+    none). A deadline is now checked against the payment's own state when it falls due."""
+    engine = Engine(Settings().load_rules())
+    for kind, data in (("project", PROJECT_DEFAULTS), ("indicator", INDICATOR_DEFAULTS), ("payment", PAYMENT_DEFAULTS),
+                       ("settlement", SETTLEMENT_DEFAULTS)):
+        engine.handle_line(orjson.dumps({"type": kind, "data": data}), "f.jsonl", 1)
+    assert engine.tracing.deadlines == {}  # settled: its clock stopped
+    # What a recovered changelog without the deletion puts back:
+    due = datetime.fromisoformat(PAYMENT_DEFAULTS["requested_at"]) + timedelta(days=5)
+    engine.tracing.deadlines["T005\x1fPAY-1"] = Deadline("T005", "PAY-1", "IND-1", engine.lane(),
+                                                         due - timedelta(days=5), due)
+    engine.tracing.reload()
+    out = engine.handle_line(orjson.dumps({"type": "clock", "data": {"now": (due + timedelta(days=1)).isoformat()}}),
+                             "f.jsonl", 2)
+    assert [o for o in out if isinstance(o, Alert)] == []
+    assert engine.tracing.deadlines == {}
