@@ -138,6 +138,8 @@ def resume_service(service: _Service) -> str:
 
 
 def _require_managed(service: _Service) -> None:
-    if os.environ.get(service.env_var, "").strip():
-        raise RuntimeError(f"{service.name} is given by {service.env_var}: a fault test cannot stop it; "
-                           f"unset it so the test runs its own with {service.script.name}")
+    """Only a service this process started may be stopped (never one given or already running)."""
+    if service not in _started:
+        raise RuntimeError(f"{service.name} was not started by these tests (given by {service.env_var} or "
+                           f"already running): a fault test will not stop it; unset {service.env_var} and "
+                           f"stop it, or give the tests other ports (see {service.script.name})")
