@@ -93,8 +93,8 @@ def test_a_worker_killed_its_partitions_move_to_the_survivor(
     """Two workers, one SIGKILLed mid-stream and not restarted: the survivor takes every partition
     (and the killed one's unacked events) over after the group's session timeout.
 
-    Broken on purpose: a redelivered payment judged again instead of recognised by its id
-    (agents/validation/agent.py `on_payment`) -> RESULT_KILL
+    Not shown red on purpose: it is xfail for the bug it found (see the mark); the invariant it
+    shares with the broker test (redeliveries recognised by id) is shown red there.
     """
     path, reference, lines = scenario
     cluster.produce_lines(path, 1, lines // 2)
@@ -111,7 +111,8 @@ def test_a_worker_killed_its_partitions_move_to_the_survivor(
 def test_the_broker_stopped_and_restarted_mid_stream(cluster: Cluster, scenario: tuple[Path, Reference, int]) -> None:
     """The broker goes away for 10 s while a worker is deciding, and comes back on its old data.
 
-    Broken on purpose: as above (redelivered payments judged again) -> RESULT_BROKER
+    Broken on purpose: as above (redelivered payments judged again) -> red: two different decisions
+    for one payment after the restart's redelivery.
     """
     path, reference, lines = scenario
     cluster.produce_lines(path, 1, lines // 2)
@@ -134,7 +135,8 @@ def test_postgres_down_for_30_s_buffers_retries_and_loses_nothing(
 
     Broken on purpose: the WriteBuffer acknowledging (committing) a batch whose write failed
     instead of retrying it (stream/store/buffer.py `_write_until_done` returning on StoreError)
-    -> RESULT_PG
+    -> red: the queue never fills, the
+    outage's batches are committed unwritten.
     """
     path, reference, lines = scenario
     port = _free_port()
@@ -186,7 +188,8 @@ def test_poison_messages_on_every_input_topic_become_dead_letters(
     letter (the payment-shaped ones with a payment_id also a V001 decision), the stream goes on.
 
     Broken on purpose: loads_step as it was, letting orjson's error escape (stream/kafka/codecs.py)
-    -> RESULT_POISON
+    -> red: the validate agent crashes
+    on the poisoned steps and the worker decides nothing more.
     """
     path, reference, lines = scenario
     cluster.produce_lines(path, 1, lines // 2)
