@@ -90,7 +90,7 @@ class Engine:
         """Use this agent (e.g. one whose state mappings are durable tables)."""
         self.validation = agent
         self.tracing = TraceWatch(self.rules.tracing, agent.state.ledger.accounts,
-                                  {} if deadlines is None else deadlines)
+                                  {} if deadlines is None else deadlines, answered=self._answered)
         self._routes = {
             Payment: agent.on_payment,
             Settlement: agent.on_settlement,
@@ -159,12 +159,20 @@ class Engine:
         closing = [event.payment_id] if isinstance(event, Payment | Settlement) else []
         return self._wire([*due, *emitted], raw, source, offset, closing, at)
 
+    def emit(self, emitted: Sequence[DeskOut]) -> list[WireModel]:
+        """Outputs of something the engine did outside an event (an operator's action), in order."""
+        return self._wire(emitted, b"", "operator", 0)
+
     def _advance(self, at: datetime) -> list[AlertSignal]:
         lane = self.lane()
         now = self._lane_now.get(lane)
         if now is None or now < at:
             self._lane_now[lane] = now = at
         return self.tracing.advance(lane, now)
+
+    def _answered(self, payment_id: str) -> bool:
+        record = self.validation.payments.get(payment_id)
+        return record is not None and record.status in ("settled", "returned")
 
     def _closed(self, payment_id: str, at: datetime) -> list[AlertSignal]:
         """A payment the bank has answered (settled or returned) stops its settlement clock."""
@@ -192,7 +200,10 @@ class Engine:
         `whole` describes the full message when `raw` is only its first bytes (an overlong line).
         """
         self.events_by_type[InvalidInput] += 1
-        payment_id, indicator_id, requested_at = payment_hint(raw, kind) if whole is None else (None, None, None)
+        # An overlong message is not parsed at all, not even for a hint (bounded work per message):
+        # from a file only its first bytes are here (`whole`), from Kafka the whole value is.
+        overlong = whole is not None or error.code == "line_too_long"
+        payment_id, indicator_id, requested_at = (None, None, None) if overlong else payment_hint(raw, kind)
         out: list[WireModel] = [_dead_letter(raw, source, offset, error.code, error.message, payment_id, whole)]
         at = _aware(requested_at) or self.now or NO_EVENT_TIME
         if payment_id is not None:

@@ -8,7 +8,7 @@ gives each partition its own lane, so one partition's time never passes another'
 """
 
 import heapq
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -41,6 +41,10 @@ class TraceWatch:
     rules: TracingRules
     accounts: Mapping[str, Account]
     deadlines: MutableMapping[str, Deadline] = field(default_factory=dict)
+    # Whether the bank has answered a payment (settled or returned). A T005 deadline is checked
+    # against it when due: in order its settlement cancels it first, but a deadline that comes
+    # back after its settlement (Kafka state recovered after a broker restart) must not fire.
+    answered: Callable[[str], bool] = field(default=lambda _payment_id: False)
     # Per lane, (due_at, key) in due order; rebuilt from `deadlines` after `reload()`. Entries
     # whose deadline went meanwhile are skipped when popped.
     _heaps: dict[str, list[tuple[datetime, str]]] | None = None
@@ -96,7 +100,8 @@ class TraceWatch:
             deadline = self.deadlines.get(key)
             if deadline is None or deadline.fired or deadline.due_at != due_at:
                 continue
-            evidence = self._check(deadline)
+            answered = deadline.code == UNSETTLED and self.answered(deadline.subject_id)
+            evidence = None if answered else self._check(deadline)
             if evidence is None:
                 del self.deadlines[key]
                 continue

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # A single-node Apache Kafka 4.x test broker (KRaft, broker+controller in one JVM) on 127.0.0.1.
 #
-# Usage: bash ops/kafka/broker.sh start|stop|status
+# Usage: bash ops/kafka/broker.sh start|resume|stop|status
 #   start   resolves the broker jars with Maven once (ops/kafka/pom.xml), formats fresh storage and
 #           starts the broker in the background; waits until it serves, then prints its bootstrap
 #           address (127.0.0.1:19092) as the last line on stdout. Already running: prints the address.
+#   resume  like start, but keeps the storage of the last run (topics, offsets): a broker restart.
+#           Used by the fault tests; with no storage yet it is a plain start.
 #   stop    SIGTERM, wait, then SIGKILL. Not running: does nothing.
 #   status  exit 0 and print the address if running, else exit 3.
 # Progress and errors go to stderr; stdout carries only the address.
@@ -208,17 +210,26 @@ do_start() {
     check_java
     ensure_jars
 
-    rm -rf "$DATA/kraft" "$LOG_DIR"
-    mkdir -p "$DATA/kraft" "$LOG_DIR"
-    write_config
-    local cluster_id
-    cluster_id="$(random_cluster_id)"
-    log "formatting storage in $DATA/kraft (cluster id $cluster_id)"
-    java_args
-    if ! "${JAVA_ARGS[@]}" kafka.tools.StorageTool format --cluster-id "$cluster_id" \
-        --config "$DATA/server.properties" >"$LOG_DIR/format.out" 2>&1; then
-        cat "$LOG_DIR/format.out" >&2
-        die "formatting the Kafka storage failed"
+    if [ "${1:-fresh}" = keep ] && [ -f "$DATA/kraft/meta.properties" ]; then
+        # resume: the same storage (topics, offsets, committed groups), as after a broker restart
+        log "keeping the storage in $DATA/kraft"
+        mkdir -p "$LOG_DIR"
+        rm -f "$LOG_FILE"
+        write_config
+        java_args
+    else
+        rm -rf "$DATA/kraft" "$LOG_DIR"
+        mkdir -p "$DATA/kraft" "$LOG_DIR"
+        write_config
+        local cluster_id
+        cluster_id="$(random_cluster_id)"
+        log "formatting storage in $DATA/kraft (cluster id $cluster_id)"
+        java_args
+        if ! "${JAVA_ARGS[@]}" kafka.tools.StorageTool format --cluster-id "$cluster_id" \
+            --config "$DATA/server.properties" >"$LOG_DIR/format.out" 2>&1; then
+            cat "$LOG_DIR/format.out" >&2
+            die "formatting the Kafka storage failed"
+        fi
     fi
 
     log "starting Kafka ${KAFKA_VERSION} on $HOST:$PORT (controller $HOST:$CONTROLLER_PORT, data $DATA)"
@@ -286,8 +297,9 @@ do_status() {
 }
 
 case "${1:-}" in
-    start) do_start ;;
+    start) do_start fresh ;;
+    resume) do_start keep ;;
     stop) do_stop ;;
     status) do_status ;;
-    *) echo "usage: $0 start|stop|status" >&2; exit 2 ;;
+    *) echo "usage: $0 start|resume|stop|status" >&2; exit 2 ;;
 esac

@@ -25,7 +25,7 @@ from models.inputs import InputEvent
 from stream.engine import Engine, event_time
 from stream.kafka.admin import committed_offsets
 from stream.kafka.align import Aligner
-from stream.kafka.codecs import StateValue, dumps_step, loads_step, register
+from stream.kafka.codecs import StateCodecError, StateValue, dumps_step, loads_step, register
 from stream.kafka.gate import Gate
 from stream.kafka.persist import persist_forever
 from stream.kafka.publish import Publisher
@@ -124,7 +124,10 @@ class TreasuryApp:
         from stream.store.postgres import PostgresStore
 
         store = PostgresStore.from_settings(self.settings, self.settings.database_url or "")
-        add_api(self.app.web.web_app, store, self.settings.load_tokens())  # type: ignore[attr-defined]
+        from stream.kafka.readiness import worker_ready
+
+        add_api(self.app.web.web_app, store, self.settings.load_tokens(),  # type: ignore[attr-defined]
+                ready=[worker_ready(self.app)])
 
     def _topic(self, kind: str) -> Any:
         return self.app.topic(self.topics.name(kind), key_type=bytes, value_type=bytes,
@@ -196,7 +199,8 @@ class TreasuryApp:
                                       {tp for tp in assigned if tp.topic in self.ledger_topics}),
                     _START_OFFSETS_TIMEOUT_S,
                 )
-            except (TimeoutError, KafkaError):
+            except (TimeoutError, KafkaError) as error:
+                log.warning("committed offsets unknown after an assignment (%r)", error)
                 starts = {}  # unknown: each partition waits for a fetch answer instead (see _drained)
             async with self._lock:
                 self._start_offsets = starts
@@ -244,9 +248,7 @@ class TreasuryApp:
             message = event.message
             if message.topic == self.topics.name(STEPS):
                 self.pin.partition = message.partition
-                step = loads_step(event.value or b"")
-                await self._emit(self.engine.handle_step(step, event.value or b"",
-                                                         f"{message.topic}/{message.partition}", message.offset))
+                await self._emit(self._step(event))
                 continue
             # Held: acked again, finally, once applied. A stale copy (an offset the gate already let
             # through) is held too and never acked: its original's ack is the one that counts.
@@ -330,7 +332,11 @@ class TreasuryApp:
             return start >= highwater
         # Nothing known yet (no fetch answered, no commit loaded): wait a little, then stop waiting.
         quiet = self._quiet_since.setdefault((topic, partition), time.monotonic())
-        return time.monotonic() - quiet > _DRAIN_FALLBACK_S
+        if time.monotonic() - quiet > _DRAIN_FALLBACK_S:
+            log.warning("%s[%d] counted as drained after %.0f s without news (highwater %s, start %s)",
+                        topic, partition, _DRAIN_FALLBACK_S, highwater, start)
+            return True
+        return False
 
     def _decode(self, event: Any) -> InputEvent | InvalidInput:
         kind = self.topics.kind(event.message.topic) or ""
@@ -338,6 +344,17 @@ class TreasuryApp:
             return decode_data(kind, event.value or b"", self.engine.max_line_bytes)
         except InvalidInput as error:
             return error
+
+    def _step(self, event: Any) -> list[WireModel]:
+        """An allocation step from another partition; a message that is not one is a dead letter."""
+        message, value = event.message, event.value or b""
+        source = f"{message.topic}/{message.partition}"
+        try:
+            step = loads_step(value)
+        except StateCodecError as error:
+            return self.engine.invalid(value, source, message.offset, InvalidInput("bad_step", str(error)),
+                                       kind=STEPS)
+        return self.engine.handle_step(step, value, source, message.offset)
 
     def _handle(self, event: Any, decoded: InputEvent | InvalidInput) -> list[WireModel]:
         message = event.message

@@ -1,13 +1,14 @@
 """Codecs for the state kept in faust tables (changelog values) and for allocation steps."""
 
 from collections.abc import Callable
-from datetime import datetime
+from dataclasses import MISSING
+from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
-from typing import Any
+from typing import Annotated, Any, get_type_hints
 
 import orjson
 from faust.serializers import codecs
-from pydantic import TypeAdapter
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
 from agents.ledger import Account
 from agents.tracing.watch import Deadline
@@ -15,7 +16,7 @@ from agents.validation.agent import PaymentRecord
 from agents.validation.budget import Credit, Debit, Step, Verdict
 from agents.validation.patterns import Recent
 from alerts.lifecycle import HistoryEntry, Tracked
-from models.codec import encode_data
+from models.codec import describe, encode_data
 from models.errors import TreasuryError
 from models.inputs import Indicator, Payee, PayeeBlock, Payment, Project, Settlement
 from models.outputs import Alert, Decision
@@ -50,7 +51,7 @@ def dumps_state(value: Any) -> bytes:
                                     value.since.isoformat(), value.due_at.isoformat(), value.fired])
     if isinstance(value, Tracked):
         return b"L" + orjson.dumps([encode_data(value.alert).decode(),
-                                    [[h.at.isoformat(), h.action, h.actor] for h in value.history]])
+                                    [[h.at.isoformat(), h.action, h.actor] for h in value.history], value.waived])
     if isinstance(value, Indicator | PayeeBlock):
         return (b"I" if isinstance(value, Indicator) else b"B") + encode_data(value)
     if isinstance(value, str):
@@ -102,9 +103,10 @@ def _deadline(body: bytes) -> Deadline:
 
 
 def _tracked(body: bytes) -> Tracked:
-    alert, history = orjson.loads(body)
+    alert, history, *rest = orjson.loads(body)  # `waived` was added later: absent in older changelogs
     return Tracked(Alert.model_validate_json(alert),
-                   [HistoryEntry(datetime.fromisoformat(at), action, actor) for at, action, actor in history])
+                   [HistoryEntry(datetime.fromisoformat(at), action, actor) for at, action, actor in history],
+                   bool(rest[0]) if rest else False)
 
 
 def _history(body: bytes) -> list[Recent]:
@@ -175,10 +177,39 @@ _STEPS: dict[str, type[Debit] | type[Verdict] | type[Credit]] = {
 }
 
 
+def _step_model(kind: type[Any]) -> type[BaseModel]:
+    """A strict, closed model of a step's fields: a message of another shape is refused whole."""
+    fields: dict[str, Any] = {}
+    for name, hint in get_type_hints(kind).items():
+        default = kind.__dataclass_fields__[name].default
+        fields[name] = (_BOUNDED.get(hint, hint), ... if default is MISSING else default)
+    return create_model(f"{kind.__name__}Message", __config__=_STEP_CONFIG, step=(str, ...), **fields)
+
+
+# Steps travel between workers on an internal topic; anything else found there (a foreign or
+# corrupt message) must become a dead letter, not crash the agent: bounded text, whole fen
+# within 15 integer digits of yuan, aware times.
+_FEN = Annotated[int, Field(ge=-(10**17), le=10**17)]
+_ID = Annotated[str, Field(min_length=1, max_length=256)]
+_BOUNDED: dict[Any, Any] = {int: _FEN, str: _ID, str | None: _ID | None, datetime: AwareDatetime}
+_STEP_CONFIG = ConfigDict(strict=True, extra="forbid")
+_STEP_MODELS = {name: _step_model(kind) for name, kind in _STEPS.items()}
+_STEP_KIND = TypeAdapter(dict[str, Any])
+
+
 def loads_step(raw: bytes) -> Step:
-    data = orjson.loads(raw)
-    kind = _STEPS.get(data.pop("step", None))
-    if kind is None:
-        raise StateCodecError("unknown allocation step")
-    data["at"] = datetime.fromisoformat(data["at"])
-    return kind(**data)
+    """A step written by `dumps_step`; StateCodecError for anything else (never another error)."""
+    try:
+        data = _STEP_KIND.validate_json(raw)
+        name = data.get("step")
+        model = _STEP_MODELS.get(name) if isinstance(name, str) else None
+        if model is None:
+            raise StateCodecError("unknown allocation step")
+        fields = dict(model.model_validate_json(raw).__dict__)  # strict: the types dumps_step writes
+    except ValidationError as error:
+        raise StateCodecError(f"malformed allocation step: {describe(error)}") from None
+    kind = _STEPS[fields.pop("step")]
+    at: datetime = fields["at"]
+    # A plain fixed-offset zone, as datetime.fromisoformat gives (pydantic's own tzinfo otherwise).
+    fields["at"] = at.replace(tzinfo=timezone(at.utcoffset() or timedelta(0)))
+    return kind(**fields)

@@ -84,12 +84,14 @@ def _ensure(service: _Service) -> str:
 
 
 def _run(
-    service: _Service, command: str, timeout: float, allowed: tuple[int, ...] = (0,)
+    service: _Service, command: str, timeout: float, allowed: tuple[int, ...] = (0,),
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     argv = ["bash", str(service.script), command]
     try:
         proc = subprocess.run(
-            argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False
+            argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False,
+            env={**os.environ, **env} if env else None,
         )
     except subprocess.TimeoutExpired as exc:
         raise RuntimeError(
@@ -115,3 +117,29 @@ def _text(output: str | bytes | None) -> str:
     if output is None:
         return ""
     return output.decode(errors="replace") if isinstance(output, bytes) else output
+
+
+def stop_service(service: _Service) -> None:
+    """Stop a script-managed service for a fault test (its data stays; `resume_service` brings it back)."""
+    _require_managed(service)
+    _run(service, "stop", _STOP_TIMEOUT)
+
+
+def resume_service(service: _Service) -> str:
+    """Start a stopped service again on its old data (the broker keeps its topics and offsets).
+
+    A broker reloads every partition it holds before it serves: on a loaded machine with many
+    test topics that takes minutes, so the broker gets a longer start-up budget here.
+    """
+    _require_managed(service)
+    command = "resume" if service is KAFKA else "start"
+    extra = {"KAFKA_START_TIMEOUT": "600"} if service is KAFKA else {}
+    return _address(service, command, _run(service, command, service.start_timeout, env=extra))
+
+
+def _require_managed(service: _Service) -> None:
+    """Only a service this process started may be stopped (never one given or already running)."""
+    if service not in _started:
+        raise RuntimeError(f"{service.name} was not started by these tests (given by {service.env_var} or "
+                           f"already running): a fault test will not stop it; unset {service.env_var} and "
+                           f"stop it, or give the tests other ports (see {service.script.name})")

@@ -16,6 +16,8 @@ from stream.demo.generator import write_scenario
 from tests.integration import services
 from tests.integration.kafka_harness import (
     Cluster,
+    assert_no_conflicting_decisions,
+    assert_one_row_per_payment,
     effective,
     fresh_database,
     payment_ids,
@@ -64,7 +66,7 @@ def test_two_workers_decide_exactly_like_the_replay(cluster: Cluster, tmp_path: 
     cluster.wait_until(lambda: set(expected) <= set(effective(cluster.decisions())), 300, "every payment decided")
 
     assert effective(cluster.decisions()) == expected
-    _assert_one_row_per_payment(cluster, set(expected))
+    assert_one_row_per_payment(cluster, set(expected))
 
     # Alerts: every condition the replay raised, in the same final state (T-codes included). The
     # cash-risk codes (R) come from the forecaster, which runs in the embedded runtime only so far.
@@ -126,9 +128,9 @@ def test_a_worker_killed_mid_stream_loses_and_duplicates_nothing(cluster: Cluste
     cluster.wait_until(lambda: set(expected) <= set(effective(cluster.decisions())), 900, "every payment decided")
 
     decisions = cluster.decisions()
-    _assert_no_conflicting_decisions(decisions)
+    assert_no_conflicting_decisions(decisions)
     assert effective(decisions) == expected
-    _assert_one_row_per_payment(cluster, set(expected))
+    assert_one_row_per_payment(cluster, set(expected))
 
     def stored_ledger() -> dict[str, tuple[int, int, int, int]]:
         return {r["indicator_id"]: (r["amount_fen"], r["allocated_fen"], r["reserved_fen"], r["spent_fen"])
@@ -142,31 +144,3 @@ def test_a_worker_killed_mid_stream_loses_and_duplicates_nothing(cluster: Cluste
                  if stored.get(k) != ledger.get(k)}
         raise AssertionError(f"{error}; {len(wrong)} indicators differ (stored, replay): {list(wrong.items())[:5]}; "
                              f"topics {cluster.name}.*, database {cluster.database_url}") from None
-
-
-def _assert_no_conflicting_decisions(decisions: list[dict]) -> None:
-    """Copies may repeat a decision (marked or not); none may say something else for the same payment.
-
-    V002 (a conflicting copy refused) and V001 (a malformed message refused at the door, which does
-    not bind the id) are answers about a message, not about the payment (ARCHITECTURE.md).
-    """
-    seen: dict[str, tuple] = {}
-    for d in decisions:
-        codes = tuple(r["code"] for r in d["reasons"])
-        if codes in (("V002",), ("V001",)):
-            continue
-        content = (d["outcome"], codes, d.get("available_after"), d["decided_at"])
-        first = seen.setdefault(d["payment_id"], content)
-        assert first == content, f"two different decisions for {d['payment_id']}: {first} / {content}"
-
-
-def _assert_one_row_per_payment(cluster: Cluster, expected: set[str]) -> None:
-    def stored() -> set[str]:
-        return {row[0] for row in cluster.query("select payment_id from decisions")}
-
-    try:
-        cluster.wait_until(lambda: stored() == expected, 300, "one decision row per payment in Postgres")
-    except TimeoutError:
-        rows = stored()
-        raise AssertionError(f"{len(rows)} rows for {len(expected)} payments; missing {sorted(expected - rows)[:5]}, "
-                             f"unexpected {sorted(rows - expected)[:5]}") from None
