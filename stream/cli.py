@@ -62,9 +62,16 @@ def _parser() -> argparse.ArgumentParser:
     token = commands.add_parser("token", help="make an API bearer token for a role; prints the config entry")
     token.add_argument("role", choices=["operator", "supervisor", "viewer"])
 
-    demo = commands.add_parser("demo", help="generate a realistic region and run it through the embedded engine")
+    demo = commands.add_parser("demo", help="stream a generated region in real time through the embedded engine, "
+                                            "with the console, API and /metrics served")
     demo.add_argument("--out", type=Path, default=None, help="keep the scenario and outputs here (default: a temp dir)")
     _scenario_options(demo)
+    demo.add_argument("--day-seconds", type=_non_negative, default=1.0,
+                      help="wall seconds per event-time day (default 1: a year in about 6 minutes; 0: no pacing)")
+    demo.add_argument("--duration", type=_non_negative, default=None,
+                      help="stop after this many seconds (default: run until Ctrl-C)")
+    demo.add_argument("--port", type=int, default=None, help="console port (default TREASURY_WEB_PORT, else 6066)")
+    demo.add_argument("--memory", action="store_true", help="no PostgreSQL: the API reads outputs kept in memory")
     return parser
 
 
@@ -82,6 +89,16 @@ def _payments(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if not 10 <= value <= 10_000_000:
         raise argparse.ArgumentTypeError("must be between 10 and 10,000,000")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1e7:
+        raise argparse.ArgumentTypeError("must be between 0 and 10,000,000")
     return value
 
 
@@ -124,11 +141,26 @@ def _demo(args: argparse.Namespace, settings: Settings) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     scenario = workdir / "scenario.jsonl"
     lines = write_scenario(scenario, seed=args.seed, payments=args.payments)
-    print(f"generated     {lines:,} events for Inner Mongolia (150000), 12 leagues/cities -> {scenario}")
-    _replay(scenario, workdir / "out", settings, quiet=False, force_progress=True, top_reasons=40)
+    print(f"generated     {lines:,} events for Inner Mongolia (150000), 12 leagues/cities -> {scenario}", flush=True)
+    from stream.demo.live import Pace
+    from stream.demo.showcase import ShowOptions, open_store, show
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+
+    options = ShowOptions(scenario=scenario, out=workdir / "out", host=settings.web_bind,
+                          port=args.port or settings.web_port or 6066, pace=Pace(day_s=args.day_seconds),
+                          duration_s=args.duration, memory=args.memory)
+    store, release = open_store(settings, args.memory, say)
+    try:
+        stats = asyncio.run(show(options, settings, store, say))
+    finally:
+        release()
+    print(summary(stats, top=40))
+    print(f"outputs       {options.out}/")
     # The command as this process was started (`.venv/bin/treasury` from ops/demo.sh), so it can be pasted.
     command = sys.argv[0] if Path(sys.argv[0]).name == "treasury" else "treasury"
-    print(f"next          {command} trace ZD2022-0001 --out {workdir / 'out'}   # a direct-fund chain as a tree")
+    print(f"next          {command} trace ZD2022-0001 --out {options.out}   # a direct-fund chain as a tree")
 
 
 def _trace(args: argparse.Namespace, settings: Settings) -> None:

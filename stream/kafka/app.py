@@ -12,6 +12,7 @@ from typing import Any
 
 import faust
 from aiokafka.errors import KafkaError
+from prometheus_client import CollectorRegistry
 
 from agents.ledger import Ledger
 from agents.validation.agent import ValidationAgent
@@ -40,6 +41,7 @@ from stream.kafka.topics import (
     output_key,
     sequence_of,
 )
+from stream.metrics import EngineMetrics
 from stream.settings import Settings
 
 # A topic partition that has said nothing for this long counts as drained (no highwater yet).
@@ -110,10 +112,13 @@ class TreasuryApp:
         self._unpublished: set[int] = set()
         self._stream: Any = None
         self._define_agents()
+        # The engine's metrics (stream/metrics.py) join faust's in the default registry when /metrics
+        # is served; otherwise a private registry, so several apps in one process never collide.
+        self.metrics = EngineMetrics(None if settings.web_port is not None else CollectorRegistry())
         if settings.web_port is not None:
             from faust.sensors.prometheus import setup_prometheus_sensors
 
-            # faust's own stream, table and consumer metrics at /metrics (ours join in the metrics issue).
+            # faust's own stream, table and consumer metrics at /metrics, beside the engine's.
             setup_prometheus_sensors(self.app, name_prefix="treasury")
             if settings.database_url:
                 self._mount_api()
@@ -300,7 +305,11 @@ class TreasuryApp:
                 # here would tell faust about a partition it no longer tracks.
                 continue
             self.pin.partition = event.message.partition
-            await self._emit(self._handle(event, decoded))
+            started = time.perf_counter()
+            outputs = self._handle(event, decoded)
+            self.metrics.observe(decoded, outputs, time.perf_counter() - started)
+            self._observe_lag(event.message)
+            await self._emit(outputs)
             applied.append(event)
         # State and balances before acks: an offset may be committed (after a producer flush) at
         # any await from here on, and a committed event is never redelivered, so its changes must
@@ -308,6 +317,13 @@ class TreasuryApp:
         await self._send_state()
         for event in applied:
             await self._stream.ack(event)
+
+    def _observe_lag(self, message: Any) -> None:
+        """Messages of this input partition after the one just handled (its highwater, when known)."""
+        tp = self._assigned.get((message.topic, message.partition))
+        highwater = self.app.consumer.highwater(tp) if tp is not None else None
+        if highwater is not None:
+            self.metrics.set_lag(message.topic, message.partition, highwater - message.offset - 1)
 
     async def _send_state(self) -> None:
         """This batch's table changes to the changelogs (once per key), then its balances."""
