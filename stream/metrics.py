@@ -58,9 +58,9 @@ class EngineMetrics:
                          ["topic", "partition"], registry=reg)
         self.alerts_open = Gauge(f"{PREFIX}_alerts_open", "Alerts open or acknowledged, by code and severity",
                                  ["code", "severity"], registry=reg)
-        self.balance = Gauge(f"{PREFIX}_treasury_balance_yuan", "Last balance statement of a treasury (yuan)",
+        self.balance = Gauge(f"{PREFIX}_balance_yuan", "Last balance statement of a treasury (yuan)",
                              ["treasury"], registry=reg)
-        self.coverage = Gauge(f"{PREFIX}_treasury_coverage_ratio",
+        self.coverage = Gauge(f"{PREFIX}_coverage_ratio",
                               "Coverage ratio (balance / mean monthly outflow) of the latest forecast",
                               ["treasury"], registry=reg)
         self.breach = Gauge(f"{PREFIX}_forecast_breach_horizon_days",
