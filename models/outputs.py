@@ -12,6 +12,9 @@ from models.money import PositiveFen, SignedFen
 Outcome = Literal["accepted", "rejected", "held"]
 Severity = Literal["info", "warning", "critical"]
 AlertStatus = Literal["open", "acknowledged", "resolved"]
+# What made an alert's state: the engine (opened, updated, reopened, escalated, resolved) or an
+# operator (acknowledged, resolved).
+AlertAction = Literal["opened", "updated", "acknowledged", "resolved", "reopened", "escalated"]
 PaymentStatus = Literal["accepted", "held", "settled", "returned", "rejected"]
 
 
@@ -62,6 +65,9 @@ class Alert(WireModel):
     opened_at: AwareDatetime
     updated_at: AwareDatetime
     status: AlertStatus
+    # The change that made this state, and who made it ("engine", or the operator's name).
+    action: AlertAction = "opened"
+    actor: Text = "engine"
 
 
 class ForecastPoint(WireModel):

@@ -61,6 +61,23 @@ def _parser() -> argparse.ArgumentParser:
 
     token = commands.add_parser("token", help="make an API bearer token for a role; prints the config entry")
     token.add_argument("role", choices=["operator", "supervisor", "viewer"])
+    token.add_argument("--name", default=None, help="who acts with it (audit log, alert history)")
+
+    live = commands.add_parser("live", help="stream a file through the embedded engine and serve the API with "
+                                            "operator actions and the alert stream")
+    live.add_argument("file", type=Path, help="input JSON-lines file")
+    live.add_argument("--port", type=int, default=None, help="port (default TREASURY_WEB_PORT, else 6066)")
+    live.add_argument("--rate", type=float, default=None, help="lines per second (default: as fast as it goes)")
+    live.add_argument("--db", action="store_true", help="keep the record in PostgreSQL (DATABASE_URL, else bundled)")
+
+    listing = commands.add_parser("alerts", help="list alerts from PostgreSQL (default: open and acknowledged)")
+    listing.add_argument("--status", choices=["open", "acknowledged", "resolved", "unresolved", "all"],
+                         default="unresolved")
+    listing.add_argument("--code", default=None, help="only this rule code, e.g. F001")
+    listing.add_argument("--severity", choices=["info", "warning", "critical"], default=None)
+    listing.add_argument("--treasury", default=None, help="only alerts about this 6-digit treasury")
+    listing.add_argument("--limit", type=int, default=50, help="at most this many, newest first (1-500)")
+    listing.add_argument("--json", action="store_true", help="one alert object per line instead of a table")
 
     demo = commands.add_parser("demo", help="stream a generated region in real time through the embedded engine, "
                                             "with the console, API and /metrics served")
@@ -215,18 +232,37 @@ def _generate(args: argparse.Namespace, settings: Settings) -> None:
 def _token(args: argparse.Namespace, settings: Settings) -> None:
     from stream.api.auth import new_token
 
-    secret, entry = new_token(args.role)
+    secret, entry = new_token(args.role, args.name)
     print(f"token (give it to the {args.role}; it is not stored anywhere): {secret}")
     print(f"add to TREASURY_API_TOKENS (comma-separated):  {entry}")
 
 
+def _live(args: argparse.Namespace, settings: Settings) -> None:
+    from stream.livecmd import run_live
+
+    asyncio.run(run_live(args.file, settings, args.port or settings.web_port or 6066, args.rate, args.db))
+
+
+def _alerts(args: argparse.Namespace, settings: Settings) -> None:
+    from stream.livecmd import list_alerts, render_alerts
+    from stream.store.queries import AlertFilter
+
+    if args.treasury is not None and not (len(args.treasury) == 6 and args.treasury.isdigit()):
+        raise TreasuryError("--treasury must be a 6-digit division code")
+    if not 1 <= args.limit <= 500:
+        raise TreasuryError("--limit must be from 1 to 500")
+    status = None if args.status in ("all", "unresolved") else args.status
+    wanted = AlertFilter(status, args.code, args.severity, args.treasury, None, args.limit)
+    print(render_alerts(asyncio.run(list_alerts(settings, wanted, args.status == "unresolved")), args.json))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command in ("replay", "demo", "worker", "backtest"):
+    if args.command in ("replay", "demo", "worker", "backtest", "live"):
         tune_for_engine()
     try:
         settings = Settings()
-        simple = {"backtest": _backtest, "generate": _generate, "token": _token}
+        simple = {"backtest": _backtest, "generate": _generate, "token": _token, "live": _live, "alerts": _alerts}
         if args.command in simple:
             simple[args.command](args, settings)
         elif args.command == "replay":

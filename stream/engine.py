@@ -159,6 +159,10 @@ class Engine:
         closing = [event.payment_id] if isinstance(event, Payment | Settlement) else []
         return self._wire([*due, *emitted], raw, source, offset, closing, at)
 
+    def emit(self, emitted: Sequence[DeskOut]) -> list[WireModel]:
+        """Outputs of something the engine did outside an event (an operator's action), in order."""
+        return self._wire(emitted, b"", "operator", 0)
+
     def _advance(self, at: datetime) -> list[AlertSignal]:
         lane = self.lane()
         now = self._lane_now.get(lane)

@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agents.config import RulesConfig, default_rules_text, parse_rules
@@ -11,6 +11,7 @@ from models.codec import DEFAULT_MAX_LINE_BYTES
 from models.errors import ConfigError
 
 if TYPE_CHECKING:
+    from alerts.delivery import Delivery
     from stream.api.auth import Tokens
 
 
@@ -49,6 +50,29 @@ class Settings(BaseSettings):
     # one); roles: operator, supervisor, viewer. Empty: every API request is refused with 401.
     api_tokens: str = ""
 
+    # Operator actions (live embedded runtime): how long the API waits for the engine to apply one
+    # before it answers 202 (the action still applies, in order).
+    operator_timeout_s: Annotated[float, Field(gt=0, le=60)] = 5.0
+    # Server-sent alert stream: seconds between keep-alive comments; alert states a client may lag
+    # behind before it is disconnected (it reconnects and re-reads the list).
+    sse_keepalive_s: Annotated[float, Field(gt=0, le=300)] = 15.0
+    sse_queue: Annotated[int, Field(ge=1, le=100_000)] = 256
+
+    # Alert sinks, both optional. Webhook: each alert state POSTed as JSON, signed with
+    # HMAC-SHA256 of the body under the secret (header X-Treasury-Signature). Alertmanager: its
+    # base URL; states are pushed to /api/v2/alerts, firing ones again every resend interval.
+    alert_webhook_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    alert_webhook_secret: SecretStr | None = None
+    alertmanager_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
+    alertmanager_resend_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    # Per sink: request timeout, queue (overflow is dropped, counted and logged, never waited on),
+    # attempts, and the back-off that doubles from alert_sink_backoff_s up to the cap.
+    alert_sink_timeout_s: Annotated[float, Field(gt=0, le=120)] = 5.0
+    alert_sink_queue: Annotated[int, Field(ge=1, le=1_000_000)] = 1000
+    alert_sink_max_attempts: Annotated[int, Field(ge=1, le=100)] = 5
+    alert_sink_backoff_s: Annotated[float, Field(ge=0, le=60)] = 0.5
+    alert_sink_backoff_max_s: Annotated[float, Field(ge=0, le=3600)] = 30.0
+
     # PostgreSQL store. The URL is the standard variable, without our prefix; unset: no database.
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     # Where local state lives: the bundled PostgreSQL of `replay --db` without DATABASE_URL is
@@ -61,6 +85,27 @@ class Settings(BaseSettings):
     db_connect_timeout_s: Annotated[float, Field(gt=0, le=600)] = 10.0
     # Rows per INSERT statement of a batch write.
     db_batch_rows: Annotated[int, Field(ge=1, le=100_000)] = 5000
+
+    def alert_sinks(self) -> list["Delivery"]:
+        """The configured alert sinks (not started); a webhook URL without a secret is a ConfigError."""
+        from alerts.alertmanager import AlertmanagerSink
+        from alerts.delivery import DeliveryLimits
+        from alerts.webhook import WebhookSink
+
+        try:
+            limits = DeliveryLimits(self.alert_sink_timeout_s, self.alert_sink_queue, self.alert_sink_max_attempts,
+                                    self.alert_sink_backoff_s, self.alert_sink_backoff_max_s)
+        except ValueError as error:
+            raise ConfigError(f"alert sink settings: {error}") from None
+        sinks: list[Delivery] = []
+        if self.alert_webhook_url:
+            secret = self.alert_webhook_secret.get_secret_value().encode() if self.alert_webhook_secret else b""
+            if not secret:
+                raise ConfigError("TREASURY_ALERT_WEBHOOK_URL is set: TREASURY_ALERT_WEBHOOK_SECRET must be too")
+            sinks.append(WebhookSink(self.alert_webhook_url, secret, limits))
+        if self.alertmanager_url:
+            sinks.append(AlertmanagerSink(self.alertmanager_url, limits, self.alertmanager_resend_s))
+        return sinks
 
     def load_tokens(self) -> "Tokens":
         from stream.api.auth import Tokens

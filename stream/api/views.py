@@ -20,6 +20,7 @@ from models.codec import encode_data
 from models.money import format_fen
 from models.outputs import Chain, ChainNode, ChainPayment
 from stream.api.auth import Role, Tokens
+from stream.api.paging import BadQuery
 from stream.store.errors import StoreError
 from stream.store.port import Store
 from stream.store.rows import Row
@@ -31,6 +32,7 @@ EXPORT: Final = frozenset({"operator", "supervisor"})
 # An id in a path: what the wire contract accepts for codes (1-64 characters, no control characters).
 _ID = re.compile(r"[^\x00-\x1f\x7f]{1,64}")
 _TREASURY = re.compile(r"[0-9]{6}")
+OPERATE: Final = frozenset({"operator"})
 STORE_KEY: Final = web.AppKey("store", Store)
 TOKENS_KEY: Final = web.AppKey("tokens", Tokens)
 
@@ -60,8 +62,15 @@ def guarded(allowed: frozenset[str], handler: Handler) -> Callable[[web.Request]
             return await handler(request, role)
         except StoreError as failure:
             return error(503, f"the store is unavailable: {failure}")
+        except BadQuery as bad:
+            return error(400, str(bad))
 
     return run
+
+
+def path_id(request: web.Request, name: str) -> str | None:
+    """The path parameter when it is a valid id (1-64 characters, no control characters), else None."""
+    return _path_id(request, name)
 
 
 def _path_id(request: web.Request, name: str) -> str | None:
@@ -99,7 +108,8 @@ async def payment(request: web.Request, role: Role) -> web.StreamResponse:
     if decision is None and path is None:
         return error(404, f"no payment {payment_id}")
     body: dict[str, Any] = {"payment_id": payment_id, "decision": _decision(decision),
-                            "history": [_decision(row) for row in history], "chain": None}
+                            "history": [_decision(row) for row in history], "chain": None,
+                            "ledger_effect": _ledger_effect(decision, history, path[1] if path else None)}
     if path is not None:
         root, paid, nodes = path
         body["chain"] = {"root": root, "payment": _payment(paid, role),
@@ -160,6 +170,21 @@ def _decision(row: Row | None) -> dict[str, Any] | None:
     return {"outcome": row["outcome"], "reasons": row["reasons"], "indicator_id": row["indicator_id"],
             "available_after": format_fen(available) if available is not None else None,
             "decided_at": row["decided_at"].isoformat()}
+
+
+def _ledger_effect(decision: Row | None, history: list[Row], paid: ChainPayment | None) -> dict[str, Any] | None:
+    """What the decision did to its indicator (DESIGN §3): reserve (accepted, held), void (a held payment
+    rejected), or nothing (rejected outright); with the payment's status since (settled: spent)."""
+    if decision is None:
+        return None
+    outcome = decision["outcome"]
+    was_held = any(row["outcome"] == "held" for row in history)
+    effect = "reserve" if outcome in ("accepted", "held") else "void" if was_held else "none"
+    available = decision.get("available_after_fen")
+    return {"indicator_id": decision["indicator_id"], "effect": effect,
+            "amount": format_fen(paid.amount) if paid is not None else None,
+            "available_after": format_fen(available) if available is not None else None,
+            "status": paid.status if paid is not None else outcome}
 
 
 def _payment(paid: ChainPayment, role: Role) -> Any:

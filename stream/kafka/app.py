@@ -129,7 +129,10 @@ class TreasuryApp:
         from stream.store.postgres import PostgresStore
 
         store = PostgresStore.from_settings(self.settings, self.settings.database_url or "")
-        add_api(self.app.web.web_app, store, self.settings.load_tokens())  # type: ignore[attr-defined]
+        from stream.kafka.readiness import worker_ready
+
+        add_api(self.app.web.web_app, store, self.settings.load_tokens(),  # type: ignore[attr-defined]
+                ready=[worker_ready(self.app)])
 
     def _topic(self, kind: str) -> Any:
         return self.app.topic(self.topics.name(kind), key_type=bytes, value_type=bytes,

@@ -50,7 +50,7 @@ def dumps_state(value: Any) -> bytes:
                                     value.since.isoformat(), value.due_at.isoformat(), value.fired])
     if isinstance(value, Tracked):
         return b"L" + orjson.dumps([encode_data(value.alert).decode(),
-                                    [[h.at.isoformat(), h.action, h.actor] for h in value.history]])
+                                    [[h.at.isoformat(), h.action, h.actor] for h in value.history], value.waived])
     if isinstance(value, Indicator | PayeeBlock):
         return (b"I" if isinstance(value, Indicator) else b"B") + encode_data(value)
     if isinstance(value, str):
@@ -102,9 +102,10 @@ def _deadline(body: bytes) -> Deadline:
 
 
 def _tracked(body: bytes) -> Tracked:
-    alert, history = orjson.loads(body)
+    alert, history, *rest = orjson.loads(body)  # `waived` was added later: absent in older changelogs
     return Tracked(Alert.model_validate_json(alert),
-                   [HistoryEntry(datetime.fromisoformat(at), action, actor) for at, action, actor in history])
+                   [HistoryEntry(datetime.fromisoformat(at), action, actor) for at, action, actor in history],
+                   bool(rest[0]) if rest else False)
 
 
 def _history(body: bytes) -> list[Recent]:

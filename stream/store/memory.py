@@ -19,6 +19,15 @@ from stream.store.merge import (
     supersedes,
 )
 from stream.store.port import PaymentPath
+from stream.store.queries import (
+    AlertFilter,
+    AuditEntry,
+    HeldFilter,
+    alert_matches,
+    alert_treasury,
+    check_limit,
+    newest_first,
+)
 from stream.store.rows import LedgerTuple, Row
 
 
@@ -28,7 +37,7 @@ class MemoryStore:
     def __init__(self) -> None:
         self.tables: dict[str, dict[Any, Row]] = {
             name: {} for name in ("decisions", "decision_history", "alerts", "alert_history", "deadletters",
-                                  "forecasts", "chain_nodes", "chain_payments", "ledger_state")
+                                  "forecasts", "chain_nodes", "chain_payments", "ledger_state", "operator_audit")
         }
         self.batches = 0
 
@@ -36,6 +45,9 @@ class MemoryStore:
         return None
 
     async def close(self) -> None:
+        return None
+
+    async def ping(self) -> None:
         return None
 
     async def write(self, batch: Sequence[WireModel]) -> None:
@@ -94,7 +106,46 @@ class MemoryStore:
 
     async def alert_history(self, alert_id: str) -> list[Row]:
         found = [row for key, row in self.tables["alert_history"].items() if key[0] == alert_id]
-        return [dict(row) for row in sorted(found, key=lambda r: (r["updated_at"], r["status"]))]
+        return [dict(row) for row in sorted(found, key=rows.alert_history_order)]
+
+    async def alert(self, alert_id: str) -> Row | None:
+        return _copy(self.tables["alerts"].get(alert_id))
+
+    async def alert_page(self, wanted: AlertFilter) -> list[Row]:
+        check_limit(wanted.limit)
+        node_treasury = {k: r["treasury_code"] for k, r in self.tables["chain_nodes"].items()}
+        paid_from = {k: r["indicator_id"] for k, r in self.tables["decisions"].items()}
+        found = [row for row in self.tables["alerts"].values()
+                 if alert_matches(row, wanted, alert_treasury(row, node_treasury, paid_from))]
+        return [dict(row) for row in newest_first(found)[:wanted.limit]]
+
+    async def held_page(self, wanted: HeldFilter) -> list[Row]:
+        check_limit(wanted.limit)
+        nodes, paid = self.tables["chain_nodes"], self.tables["chain_payments"]
+        found = []
+        for row in self.tables["decisions"].values():
+            node, payment = nodes.get(row["indicator_id"]), paid.get(row["payment_id"])
+            treasury = node["treasury_code"] if node is not None else None
+            if row["outcome"] != "held" or (wanted.treasury is not None and treasury != wanted.treasury):
+                continue
+            if wanted.after is not None and (row["decided_at"], row["payment_id"]) <= wanted.after:
+                continue
+            extra = {name: payment[name] if payment is not None else None
+                     for name in ("amount_fen", "payee_name", "payee_account", "payee_kind")}
+            found.append({**row, "treasury_code": treasury, **extra})
+        found.sort(key=lambda r: (r["decided_at"], r["payment_id"]))
+        return found[:wanted.limit]
+
+    async def write_audit(self, entry: AuditEntry) -> int:
+        table = self.tables["operator_audit"]
+        audit_id = len(table) + 1
+        table[audit_id] = {"audit_id": audit_id, **entry.row()}
+        return audit_id
+
+    async def audit_log(self, target: str | None = None, limit: int = 100) -> list[Row]:
+        check_limit(limit)
+        found = [r for r in self.tables["operator_audit"].values() if target is None or r["target"] == target]
+        return [dict(r) for r in sorted(found, key=lambda r: -r["audit_id"])[:limit]]
 
     async def deadletter_count(self) -> int:
         return len(self.tables["deadletters"])

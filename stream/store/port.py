@@ -6,6 +6,7 @@ from typing import Protocol
 
 from models.outputs import AlertStatus, Chain, ChainNode, ChainPayment
 from stream.sinks import Sink
+from stream.store.queries import AlertFilter, AuditEntry, HeldFilter
 from stream.store.rows import LedgerTuple, Row
 
 # (root, the payment, its indicator and every indicator above it)
@@ -30,6 +31,28 @@ class Store(Sink, Protocol):
     async def alerts(self, status: AlertStatus | None = None) -> list[Row]: ...
 
     async def alert_history(self, alert_id: str) -> list[Row]: ...
+
+    async def alert(self, alert_id: str) -> Row | None: ...
+
+    async def alert_page(self, wanted: AlertFilter) -> list[Row]:
+        """At most `wanted.limit` alerts after `wanted.after`, newest occurrence first."""
+        ...
+
+    async def held_page(self, wanted: HeldFilter) -> list[Row]:
+        """Held payments in arrival order, with treasury_code and the chain payment's columns when known."""
+        ...
+
+    async def write_audit(self, entry: AuditEntry) -> int:
+        """Append one audit row; its id."""
+        ...
+
+    async def audit_log(self, target: str | None = None, limit: int = 100) -> list[Row]:
+        """The latest audit rows first, of one target or all."""
+        ...
+
+    async def ping(self) -> None:
+        """Raises StoreError unless the store can answer (readiness)."""
+        ...
 
     async def deadletter_count(self) -> int: ...
 

@@ -17,6 +17,7 @@ from stream.store.errors import StoreError, translate
 from stream.store.merge import Grouped, add_chain_rows, group, group_ledger
 from stream.store.migrate import latest_version, schema_version
 from stream.store.port import PaymentPath
+from stream.store.queries import AlertFilter, AuditEntry, HeldFilter, check_limit
 from stream.store.rows import LedgerTuple, Row
 
 
@@ -153,6 +154,31 @@ class PostgresStore:
 
     async def alert_history(self, alert_id: str) -> list[Row]:
         return await self._all(sql.SELECT_ALERT_HISTORY, alert_id)
+
+    async def alert(self, alert_id: str) -> Row | None:
+        return await self._one(sql.SELECT_ALERT, alert_id)
+
+    async def alert_page(self, wanted: AlertFilter) -> list[Row]:
+        after_at, after_id = wanted.after or (None, None)
+        return await self._all(sql.SELECT_ALERT_PAGE, wanted.status, wanted.code, wanted.severity, wanted.treasury,
+                               after_at, after_id, check_limit(wanted.limit))
+
+    async def held_page(self, wanted: HeldFilter) -> list[Row]:
+        after_at, after_id = wanted.after or (None, None)
+        return await self._all(sql.SELECT_HELD_PAGE, wanted.treasury, after_at, after_id, check_limit(wanted.limit))
+
+    async def write_audit(self, entry: AuditEntry) -> int:
+        async with self._connection("writing the audit log") as conn:
+            return int(await conn.fetchval(sql.INSERT_AUDIT, entry.at, entry.actor, entry.role, entry.action,
+                                           entry.target, entry.outcome, entry.status, entry.detail))
+
+    async def audit_log(self, target: str | None = None, limit: int = 100) -> list[Row]:
+        return await self._all(sql.SELECT_AUDIT, target, check_limit(limit))
+
+    async def ping(self) -> None:
+        """Raises StoreError unless the database answers."""
+        async with self._connection("checking the database") as conn:
+            await conn.fetchval("SELECT 1")
 
     async def deadletter_count(self) -> int:
         return await self._count("deadletters")

@@ -12,7 +12,7 @@ from pydantic_core import to_jsonable_python
 
 from agents.tracing.chain import assemble
 from models.base import trusted
-from models.outputs import Alert, Chain, ChainNode, ChainPayment, DeadLetter, Decision, Forecast
+from models.outputs import Alert, Chain, ChainNode, ChainPayment, DeadLetter, Decision, Forecast, Message, Subject
 
 Row = dict[str, Any]
 # (indicator_id, amount, allocated, reserved, spent, updated_at, version): see merge.ledger_supersedes.
@@ -22,8 +22,8 @@ DECISION_COLUMNS = ("payment_id", "outcome", "reasons", "indicator_id", "availab
                     "provisional")
 DECISION_HISTORY_COLUMNS = ("payment_id", "decided_at", "outcome", "reasons", "indicator_id", "available_after_fen")
 ALERT_COLUMNS = ("alert_id", "code", "severity", "subject_kind", "subject_id", "status", "message", "evidence",
-                 "opened_at", "updated_at")
-ALERT_HISTORY_COLUMNS = ("alert_id", "updated_at", "status", "evidence")
+                 "opened_at", "updated_at", "action", "actor")
+ALERT_HISTORY_COLUMNS = ("alert_id", "updated_at", "status", "evidence", "action", "actor")
 DEADLETTER_COLUMNS = ("source", "offset", "error_code", "error", "payment_id", "raw", "raw_bytes", "raw_truncated",
                       "raw_sha256")
 FORECAST_COLUMNS = ("treasury_code", "as_of", "payload")
@@ -82,6 +82,8 @@ def alert_row(alert: Alert) -> Row:
         "evidence": clean(to_jsonable_python(alert.evidence)),
         "opened_at": utc(alert.opened_at),
         "updated_at": utc(alert.updated_at),
+        "action": alert.action,
+        "actor": clean(alert.actor),
     }
 
 
@@ -157,8 +159,8 @@ def history_key(row: Row) -> tuple[str, datetime, str]:
     return row["payment_id"], row["decided_at"], row["outcome"]
 
 
-def alert_history_key(row: Row) -> tuple[str, datetime, str]:
-    return row["alert_id"], row["updated_at"], row["status"]
+def alert_history_key(row: Row) -> tuple[str, datetime, str, str]:
+    return row["alert_id"], row["updated_at"], row["status"], row["action"]
 
 
 def deadletter_key(row: Row) -> tuple[str, int, str]:
@@ -167,3 +169,22 @@ def deadletter_key(row: Row) -> tuple[str, int, str]:
 
 def forecast_key(row: Row) -> tuple[str, date]:
     return row["treasury_code"], row["as_of"]
+
+
+def alert_of(row: Row) -> Alert:
+    """An alert row back as the wire model."""
+    return trusted(
+        Alert, alert_id=row["alert_id"], code=row["code"], severity=row["severity"],
+        subject=trusted(Subject, kind=row["subject_kind"], id=row["subject_id"]),
+        message=trusted(Message, zh=row["message"]["zh"], en=row["message"]["en"]), evidence=row["evidence"],
+        opened_at=row["opened_at"], updated_at=row["updated_at"], status=row["status"], action=row["action"],
+        actor=row["actor"],
+    )
+
+
+# Lifecycle order of the states of one instant (history rows at the same event time).
+STATUS_RANK = {"open": 0, "acknowledged": 1, "resolved": 2}
+
+
+def alert_history_order(row: Row) -> tuple[datetime, int, str]:
+    return row["updated_at"], STATUS_RANK[row["status"]], row["action"]

@@ -32,19 +32,22 @@ ON CONFLICT DO NOTHING"""
 # merge.alert_supersedes: the state with the greater or equal updated_at wins.
 UPSERT_ALERTS = """
 INSERT INTO alerts AS a (alert_id, code, severity, subject_kind, subject_id, status, message, evidence, opened_at,
-                         updated_at)
-SELECT k, c, s, sk, si, st, m::jsonb, e::jsonb, o, u
+                         updated_at, action, actor)
+SELECT k, c, s, sk, si, st, m::jsonb, e::jsonb, o, u, ac, ar
 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-            $9::timestamptz[], $10::timestamptz[]) AS x(k, c, s, sk, si, st, m, e, o, u)
+            $9::timestamptz[], $10::timestamptz[], $11::text[], $12::text[])
+    AS x(k, c, s, sk, si, st, m, e, o, u, ac, ar)
 ON CONFLICT (alert_id) DO UPDATE SET
     code = excluded.code, severity = excluded.severity, subject_kind = excluded.subject_kind,
     subject_id = excluded.subject_id, status = excluded.status, message = excluded.message,
-    evidence = excluded.evidence, opened_at = excluded.opened_at, updated_at = excluded.updated_at
+    evidence = excluded.evidence, opened_at = excluded.opened_at, updated_at = excluded.updated_at,
+    action = excluded.action, actor = excluded.actor
 WHERE excluded.updated_at >= a.updated_at"""
 
 INSERT_ALERT_HISTORY = """
-INSERT INTO alert_history (alert_id, updated_at, status, evidence)
-SELECT k, u, s, e::jsonb FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[]) AS x(k, u, s, e)
+INSERT INTO alert_history (alert_id, updated_at, status, evidence, action, actor)
+SELECT k, u, s, e::jsonb, ac, ar
+FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[]) AS x(k, u, s, e, ac, ar)
 ON CONFLICT DO NOTHING"""
 
 INSERT_DEADLETTERS = """
@@ -111,11 +114,46 @@ FROM decisions WHERE payment_id = $1"""
 SELECT_DECISION_HISTORY = """
 SELECT payment_id, decided_at, outcome, reasons, indicator_id, available_after_fen
 FROM decision_history WHERE payment_id = $1 ORDER BY decided_at, outcome"""
-SELECT_ALERTS = """
-SELECT alert_id, code, severity, subject_kind, subject_id, status, message, evidence, opened_at, updated_at
-FROM alerts WHERE $1::text IS NULL OR status = $1 ORDER BY alert_id COLLATE "C" """
+_ALERT = "alert_id, code, severity, subject_kind, subject_id, status, message, evidence, opened_at, updated_at, " \
+         "action, actor"
+SELECT_ALERTS = f"""
+SELECT {_ALERT} FROM alerts WHERE $1::text IS NULL OR status = $1 ORDER BY alert_id COLLATE "C" """  # noqa: S608
+SELECT_ALERT = f"SELECT {_ALERT} FROM alerts WHERE alert_id = $1"  # noqa: S608
+# merge.alert_history_order: by time, then in lifecycle order within one instant.
 SELECT_ALERT_HISTORY = """
-SELECT alert_id, updated_at, status, evidence FROM alert_history WHERE alert_id = $1 ORDER BY updated_at, status"""
+SELECT alert_id, updated_at, status, evidence, action, actor FROM alert_history WHERE alert_id = $1
+ORDER BY updated_at, CASE status WHEN 'open' THEN 0 WHEN 'acknowledged' THEN 1 ELSE 2 END, action COLLATE "C" """
+# The treasury an alert is about: its subject, the subject indicator's, or the subject payment's indicator's.
+_IN_TREASURY = """(
+    (a.subject_kind = 'treasury' AND a.subject_id = $4)
+    OR (a.subject_kind = 'indicator' AND EXISTS (
+        SELECT 1 FROM chain_nodes n WHERE n.indicator_id = a.subject_id AND n.treasury_code = $4))
+    OR (a.subject_kind = 'payment' AND EXISTS (
+        SELECT 1 FROM decisions d JOIN chain_nodes n ON n.indicator_id = d.indicator_id
+        WHERE d.payment_id = a.subject_id AND n.treasury_code = $4)))"""
+# A page of alerts, newest occurrence first; the cursor is the last row's (opened_at, alert_id).
+SELECT_ALERT_PAGE = f"""
+SELECT {_ALERT} FROM alerts a
+WHERE ($1::text IS NULL OR a.status = $1) AND ($2::text IS NULL OR a.code = $2)
+  AND ($3::text IS NULL OR a.severity = $3) AND ($4::text IS NULL OR {_IN_TREASURY})
+  AND ($5::timestamptz IS NULL OR a.opened_at < $5 OR (a.opened_at = $5 AND a.alert_id COLLATE "C" > $6))
+ORDER BY a.opened_at DESC, a.alert_id COLLATE "C" LIMIT $7"""  # noqa: S608 - fixed columns
+# Held payments in arrival order (decided_at, payment_id), with their treasury and amount when known.
+SELECT_HELD_PAGE = """
+SELECT d.payment_id, d.outcome, d.reasons, d.indicator_id, d.available_after_fen, d.decided_at, d.provisional,
+       n.treasury_code, p.amount_fen, p.payee_name, p.payee_account, p.payee_kind
+FROM decisions d
+LEFT JOIN chain_nodes n ON n.indicator_id = d.indicator_id
+LEFT JOIN chain_payments p ON p.payment_id = d.payment_id
+WHERE d.outcome = 'held' AND ($1::text IS NULL OR n.treasury_code = $1)
+  AND ($2::timestamptz IS NULL OR d.decided_at > $2 OR (d.decided_at = $2 AND d.payment_id COLLATE "C" > $3))
+ORDER BY d.decided_at, d.payment_id COLLATE "C" LIMIT $4"""
+INSERT_AUDIT = """
+INSERT INTO operator_audit (at, actor, role, action, target, outcome, status, detail)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING audit_id"""
+SELECT_AUDIT = """
+SELECT audit_id, at, actor, role, action, target, outcome, status, detail FROM operator_audit
+WHERE $1::text IS NULL OR target = $1 ORDER BY audit_id DESC LIMIT $2"""
 SELECT_FORECAST = """
 SELECT treasury_code, as_of, payload FROM forecasts
 WHERE treasury_code = $1 AND ($2::date IS NULL OR as_of = $2) ORDER BY as_of DESC LIMIT 1"""

@@ -4,14 +4,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from models.base import trusted
-from models.outputs import Alert, Message, Subject
 from stream.settings import Settings
 from stream.sinks import FileSink, Sink
 from stream.store.errors import StoreError, describe_dsn
 from stream.store.migrate import migrate
 from stream.store.postgres import PostgresStore
-from stream.store.rows import Row
+from stream.store.rows import alert_of
 from stream.store.tee import TeeSink
 
 if TYPE_CHECKING:
@@ -76,12 +74,6 @@ async def trace_view(settings: Settings, root: str) -> "TraceView":
         await store.close()
     return view_of(chain, alerts, None)
 
-
-def alert_of(row: Row) -> Alert:
-    """An alert row back as the wire model."""
-    return trusted(
-        Alert, alert_id=row["alert_id"], code=row["code"], severity=row["severity"],
-        subject=trusted(Subject, kind=row["subject_kind"], id=row["subject_id"]),
-        message=trusted(Message, zh=row["message"]["zh"], en=row["message"]["en"]), evidence=row["evidence"],
-        opened_at=row["opened_at"], updated_at=row["updated_at"], status=row["status"],
-    )
+__all__ = [
+    "alert_of", "file_and_database_sink", "require_database_url", "run_migrations", "trace_view", "with_database",
+]

@@ -25,7 +25,14 @@ from stream.store import MemoryStore, Store, StoreError
 from stream.store.migrate import latest_version, migrate
 from stream.store.postgres import PostgresStore
 from tests.integration import services
-from tests.unit.test_store_memory import BATCHES, LEDGER, check_contract, check_ledger_versions, snapshot
+from tests.unit.test_store_memory import (
+    BATCHES,
+    LEDGER,
+    check_contract,
+    check_ledger_versions,
+    check_queries,
+    snapshot,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -141,6 +148,11 @@ def test_store_contract(make: Callable[[Callable[[], str]], Store], new_database
 @pytest.mark.parametrize("make", [_memory, _postgres], ids=["memory", "postgres"])
 def test_store_ledger_versions(make: Callable[[Callable[[], str]], Store], new_database: Callable[[], str]) -> None:
     check_ledger_versions(make(new_database))
+
+
+@pytest.mark.parametrize("make", [_memory, _postgres], ids=["memory", "postgres"])
+def test_store_queries(make: Callable[[Callable[[], str]], Store], new_database: Callable[[], str]) -> None:
+    check_queries(make(new_database))
 
 
 def test_postgres_returns_exactly_what_memory_returns(new_database: Callable[[], str]) -> None:

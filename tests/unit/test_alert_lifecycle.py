@@ -267,3 +267,80 @@ def test_every_payee_kind_has_a_chinese_name() -> None:
 def test_unknown_code_is_a_programming_error() -> None:
     with pytest.raises(KeyError):
         spec("Z999")
+
+
+# --- operator actions against a changing condition (ARCHITECTURE.md, "Alert lifecycle") --------
+
+
+def r002(severity: str, date: str = "2022-03-10", at: Any = T0, active: bool = True) -> AlertSignal:
+    evidence = {"date": date, "value": "1.00", "floor": "2.00", "shortfall": "1.00", "quantile": "p50",
+                "days_ahead": 5}
+    return AlertSignal("R002", "treasury", "150100", at, evidence, active, severity)  # type: ignore[arg-type]
+
+
+def test_each_state_names_its_action_and_actor() -> None:
+    book = AlertBook()
+    key = opened(book, r001("900000.00")).alert_id
+    assert (book.alerts[key].alert.action, book.alerts[key].alert.actor) == ("opened", "engine")
+    acked = book.acknowledge(key, "operator:li", T1)
+    assert acked is not None
+    assert (acked.action, acked.actor, acked.updated_at) == ("acknowledged", "operator:li", T1)
+    updated = book.apply(r001("800000.00", at=T2))
+    assert updated is not None
+    assert (updated.status, updated.action, updated.actor) == ("acknowledged", "updated", "engine")
+    cleared = book.apply(r001("800000.00", at=T3, active=False))
+    assert cleared is not None
+    assert (cleared.status, cleared.action, cleared.actor) == ("resolved", "resolved", "engine")
+    # The operator's acknowledgement is still in the history after the engine resolved it.
+    assert [(h.action, h.actor) for h in book.history(key)] == [
+        ("opened", "engine"), ("acknowledged", "operator:li"), ("updated", "engine"), ("resolved", "engine")]
+
+
+def test_a_rising_severity_reopens_an_acknowledged_alert() -> None:
+    book = AlertBook()
+    key = opened(book, r002("info")).alert_id
+    book.acknowledge(key, "operator:li", T1)
+    same = book.apply(r002("info", date="2022-03-09", at=T2))
+    assert same is not None and same.status == "acknowledged"
+    escalated = book.apply(r002("warning", at=T3))
+    assert escalated is not None
+    assert (escalated.status, escalated.action, escalated.severity) == ("open", "escalated", "warning")
+    # A milder one again does not reopen what is open anyway, and a lower severity is just an update.
+    milder = book.apply(r002("info", at=T4))
+    assert milder is not None and (milder.status, milder.action, milder.severity) == ("open", "updated", "info")
+
+
+def test_a_manual_resolve_stands_while_the_condition_holds() -> None:
+    book = AlertBook()
+    key = opened(book, r001("900000.00")).alert_id
+    resolved = book.resolve(key, "operator:wang", T1)
+    assert resolved is not None and (resolved.status, resolved.actor) == ("resolved", "operator:wang")
+    # The engine still sees the condition: same or new evidence changes nothing.
+    assert book.apply(r001("900000.00", at=T2)) is None
+    assert book.apply(r001("850000.00", at=T2)) is None
+    # It clears (nothing to show: it is resolved already) ...
+    assert book.apply(r001("850000.00", at=T3, active=False)) is None
+    # ... and a new occurrence reopens it.
+    again = book.apply(r001("700000.00", at=T4))
+    assert again is not None
+    assert (again.status, again.action, again.opened_at) == ("open", "reopened", T4)
+    assert [(h.action, h.actor) for h in book.history(key)] == [
+        ("opened", "engine"), ("resolved", "operator:wang"), ("reopened", "engine")]
+
+
+def test_a_manual_resolve_gives_way_to_a_rising_severity() -> None:
+    book = AlertBook()
+    key = opened(book, r002("info")).alert_id
+    book.resolve(key, "operator:wang", T1)
+    assert book.apply(r002("info", date="2022-03-08", at=T2)) is None
+    reopened = book.apply(r002("warning", at=T3))
+    assert reopened is not None and (reopened.status, reopened.action) == ("open", "reopened")
+
+
+def test_an_engine_resolve_reopens_on_the_next_occurrence() -> None:
+    book = AlertBook()
+    key = opened(book, r001("900000.00")).alert_id
+    book.apply(r001("900000.00", at=T1, active=False))
+    assert book.alerts[key].waived is False
+    again = book.apply(r001("900000.00", at=T2))
+    assert again is not None and again.status == "open"

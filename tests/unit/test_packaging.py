@@ -57,3 +57,14 @@ def test_the_embedded_runtime_does_not_import_faust_or_kafka() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     assert done.stdout.strip() == "[]"
+
+
+def test_only_the_sink_modules_of_alerts_do_io() -> None:
+    """The lifecycle and catalogue stay pure: no network, no event loop, no clock."""
+    sinks = {"delivery.py", "webhook.py", "alertmanager.py"}
+    for path in (ROOT / "alerts").glob("*.py"):
+        if path.name in sinks:
+            continue
+        text = path.read_text(encoding="utf-8")
+        for banned in ("import aiohttp", "import asyncio", "import time", "datetime.now", "from alerts.delivery"):
+            assert banned not in text, f"{path.name} has {banned!r}"

@@ -371,3 +371,92 @@ def test_store_errors_name_the_server_but_never_the_password() -> None:
         sqlstate = "42P01"
 
     assert "treasury migrate" in str(translate(Missing(), "writing", dsn))
+
+
+# --- the API's queries: alert and held-payment pages, the audit log (same contract on PostgreSQL) ---
+
+
+def _alert_about(alert_id: str, code: str, severity: str, kind: str, subject: str, opened: int,
+                 status: str = "open") -> Alert:
+    base = alert(alert_id, status, minutes=opened + 1, opened=opened)
+    return base.model_copy(update={"code": code, "severity": severity, "action": "updated",
+                                   "subject": base.subject.model_copy(update={"kind": kind, "id": subject})})
+
+
+QUERY_BATCH: list[WireModel] = [
+    chain("DF-1", "0.00", "accepted"), OTHER_CHAIN,  # IND-1, IND-C, IND-L in 150100; IND-9 in 150200
+    decision("H1", "held", ["F001"], minutes=1),
+    decision("H2", "held", ["F004"], minutes=2).model_copy(update={"indicator_id": "IND-9"}),
+    decision("H3", "held", ["F002"], minutes=2),
+    decision("H4", "held", ["F002"], minutes=0),
+    decision("H4", "accepted", ["F002"], minutes=9),  # released: no longer in the queue
+    _alert_about("R001-x", "R001", "critical", "treasury", "150100", opened=5),
+    _alert_about("T001-x", "T001", "warning", "indicator", "IND-9", opened=3),
+    _alert_about("F001-x", "F001", "warning", "payment", "H1", opened=3),
+    _alert_about("T003-x", "T003", "warning", "indicator", "IND-L", opened=1, status="resolved"),
+    _alert_about("F004-x", "F004", "warning", "payment", "H404", opened=0),  # a payment the store never saw
+]
+
+
+def check_queries(store: Store) -> None:
+    from stream.store.queries import AlertFilter, AuditEntry, HeldFilter
+
+    async def ids(wanted: AlertFilter) -> list[str]:
+        return [row["alert_id"] for row in await store.alert_page(wanted)]
+
+    async def held(wanted: HeldFilter) -> list[tuple[str, str | None]]:
+        return [(row["payment_id"], row["treasury_code"]) for row in await store.held_page(wanted)]
+
+    async def run() -> None:
+        await store.open()
+        try:
+            await store.write(QUERY_BATCH)
+            await store.ping()
+            everything = ["R001-x", "F001-x", "T001-x", "T003-x", "F004-x"]  # newest first, ties by id
+            assert await ids(AlertFilter(limit=500)) == everything
+            page = await store.alert_page(AlertFilter(limit=2))
+            assert [r["alert_id"] for r in page] == everything[:2]
+            after = (page[-1]["opened_at"], page[-1]["alert_id"])
+            assert await ids(AlertFilter(limit=2, after=after)) == everything[2:4]
+            assert await ids(AlertFilter(limit=2, after=(at(1), "T003-x"))) == ["F004-x"]
+            assert await ids(AlertFilter(treasury="150100")) == ["R001-x", "F001-x", "T003-x"]
+            assert await ids(AlertFilter(treasury="150200")) == ["T001-x"]
+            assert await ids(AlertFilter(treasury="150300")) == []
+            assert await ids(AlertFilter(status="resolved")) == ["T003-x"]
+            assert await ids(AlertFilter(code="F001", severity="warning")) == ["F001-x"]
+            assert await ids(AlertFilter(severity="critical", status="open", treasury="150100")) == ["R001-x"]
+            one = await store.alert("R001-x")
+            assert one is not None and (one["action"], one["actor"], one["subject_id"]) == ("updated", "engine",
+                                                                                             "150100")
+            assert await store.alert("nope") is None
+
+            assert await held(HeldFilter()) == [("H1", "150100"), ("H2", "150200"), ("H3", "150100")]
+            assert await held(HeldFilter(treasury="150100")) == [("H1", "150100"), ("H3", "150100")]
+            assert await held(HeldFilter(limit=1, after=(at(2), "H2"))) == [("H3", "150100")]
+            assert await held(HeldFilter(treasury="150300")) == []
+
+            first = await store.write_audit(AuditEntry(at(100), "li", "operator", "acknowledge", "R001-x", "done",
+                                                       200, "acknowledged"))
+            second = await store.write_audit(AuditEntry(at(101), "li", "operator", "release", "H9", "refused",
+                                                        409, "payment H9 is not held"))
+            assert second > first
+            log = await store.audit_log()
+            assert [(r["target"], r["outcome"], r["status"]) for r in log] == [("H9", "refused", 409),
+                                                                              ("R001-x", "done", 200)]
+            assert (log[0]["at"], log[0]["role"], log[0]["detail"]) == (at(101), "operator", "payment H9 is not held")
+            assert [r["audit_id"] for r in await store.audit_log("R001-x")] == [first]
+        finally:
+            await store.close()
+
+    asyncio.run(run())
+
+
+def test_memory_store_answers_the_api_queries() -> None:
+    check_queries(MemoryStore())
+
+
+def test_a_page_is_bounded() -> None:
+    from stream.store.queries import AlertFilter
+
+    with pytest.raises(ValueError, match="1 to 500"):
+        asyncio.run(MemoryStore().alert_page(AlertFilter(limit=501)))
