@@ -81,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="stream a generated region in real time through the embedded engine, "
                                             "with the console, API and /metrics served")
+    _demo_options(demo)
+    return parser
+
+
+def _demo_options(demo: argparse.ArgumentParser) -> None:
     demo.add_argument("--out", type=Path, default=None, help="keep the scenario and outputs here (default: a temp dir)")
     _scenario_options(demo)
     demo.add_argument("--day-seconds", type=_non_negative, default=1.0,
@@ -89,7 +94,6 @@ def _parser() -> argparse.ArgumentParser:
                       help="stop after this many seconds (default: run until Ctrl-C)")
     demo.add_argument("--port", type=int, default=None, help="console port (default TREASURY_WEB_PORT, else 6066)")
     demo.add_argument("--memory", action="store_true", help="no PostgreSQL: the API reads outputs kept in memory")
-    return parser
 
 
 def _scenario_options(parser: argparse.ArgumentParser) -> None:

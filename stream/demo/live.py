@@ -1,19 +1,20 @@
-"""The demo's paced embedded runtime: a scenario file streamed through the engine in real time.
+"""The demo's real-time feed: a scenario file pushed into the live embedded runtime on event time.
 
 Event time is mapped to wall time (`day_s` wall seconds per event-time day), so a year of the
 generated region plays in minutes and the console sees alerts arrive as they would. The engine
-is the same one `replay` runs, in file order; only the pacing and the outputs' destinations
-differ: files, the store (in small batches, with each chain's state every few seconds), the
-metrics and any live listeners (the console's alert stream).
+task is the live runtime's (stream/live.py: operator commands between input batches, chain rows
+and the alert stream); `ObservedRuntime` adds what the showcase needs per event: the metrics,
+the balance history of the treasury view, and the run's counts.
 """
 
 import asyncio
-import contextlib
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Final
+
+import orjson
 
 from agents.forecasting.risk import floor_of
 from models.base import WireModel
@@ -21,13 +22,16 @@ from models.codec import decode_line
 from models.errors import InvalidInput
 from models.inputs import InputEvent, TreasuryBalance
 from stream.console.balances import BalanceHistory, BalancePoint
-from stream.embedded import Overlong, RunStats, handle_batch, read_lines
-from stream.engine import Engine, event_time
+from stream.embedded import Overlong, RunStats, read_lines
+from stream.live import LiveRuntime
 from stream.metrics import EngineMetrics
-from stream.sinks import Sink
 
-_DAY_S = 86_400.0
-Listener = Callable[[Sequence[WireModel]], None]
+_DAY_S: Final = 86_400.0
+# The field that carries each input type's event time (DESIGN §3), read cheaply for pacing.
+TIME_FIELD: Final = {
+    "indicator": "issued_at", "project": "updated_at", "payment": "requested_at", "settlement": "settled_at",
+    "treasury_balance": "as_of", "treasury_flow": "recorded_at", "payee_block": "blocked_at", "clock": "now",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,113 +39,102 @@ class Pace:
     """How fast event time runs: `day_s` wall seconds per event-time day (0: as fast as possible)."""
 
     day_s: float = 1.0
-    flush_s: float = 0.2  # outputs reach the store (and the console) at least this often
-    chains_s: float = 3.0  # each chain's state is written to the store this often
+    flush_s: float = 0.2  # a batch goes to the engine at least this often
+    batch_lines: int = 2000  # and never bigger than this
 
 
 @dataclass(slots=True)
-class LiveRun:
-    """One streaming run; `stop` ends it early (Ctrl-C, or the demo's duration)."""
+class ObservedRuntime(LiveRuntime):
+    """The live runtime, each input event timed and observed (metrics, balances, counts)."""
 
-    engine: Engine
-    files: Sink  # opened and closed here
-    store: Sink | None  # already open (the API reads it too); the caller closes it
-    metrics: EngineMetrics
-    balances: BalanceHistory
-    listeners: list[Listener] = field(default_factory=list)
+    metrics: EngineMetrics = field(default_factory=EngineMetrics)
+    balances: BalanceHistory | None = None
     stats: RunStats = field(default_factory=RunStats)
-    _pending: list[WireModel] = field(default_factory=list)
-    _started_at: datetime | None = None
-    _wall_start: float = 0.0
 
-    async def run(self, path: Path, pace: Pace, stop: asyncio.Event) -> RunStats:
-        """Stream `path` until it ends or `stop` is set; the chains' final state goes to every sink."""
-        self.stats.total_bytes = path.stat().st_size
-        source, last_flush, last_chains = path.name, time.monotonic(), time.monotonic()
-        await self.files.open()
+    async def _apply_lines(self, batch: list[bytes]) -> None:
+        out: list[WireModel] = []
+        for line in batch:
+            self.applied_lines += 1
+            out.extend(self._one(line))
+        self.stats.lines += len(batch)
+        self.stats.count(out)
+        await self._write(out)
+
+    def _one(self, line: bytes) -> list[WireModel]:
+        """engine.handle_line, with the decoded event in hand for the observers."""
+        started = time.perf_counter()
+        decoded: InputEvent | InvalidInput
         try:
-            with path.open("rb") as handle:
-                for number, item in read_lines(handle, self.engine.max_line_bytes):
-                    if stop.is_set():
-                        break
-                    at = self._handle(number, item, source)
-                    self.stats.bytes_read = handle.tell()
-                    now = time.monotonic()
-                    wait_s = self._wait_s(at, pace, now)
-                    if wait_s > 0 or now - last_flush >= pace.flush_s:
-                        await self._flush()
-                        last_flush = now
-                    if now - last_chains >= pace.chains_s and self.store is not None:
-                        await self.store.write(list[WireModel](self.engine.chains()))
-                        last_chains = now
-                    if wait_s > 0:
-                        await _sleep_unless(stop, wait_s)
-            await self._flush()
-            chains = list[WireModel](self.engine.chains())
-            await self.files.write(chains)
-            if self.store is not None:
-                await self.store.write(chains)
-        finally:
-            await self.files.close()
-        self.stats.finished = time.monotonic()
-        return self.stats
-
-    def _handle(self, number: int, item: bytes | Overlong, source: str) -> datetime | None:
-        """One line through the engine, observed; its event time when it had one."""
-        if isinstance(item, Overlong):
-            outputs, event = handle_batch(self.engine, [(number, item)], source), None
-            decoded: InputEvent | InvalidInput = InvalidInput("line_too_long", "overlong line")
+            decoded = decode_line(line, self.engine.max_line_bytes)
+        except InvalidInput as error:
+            decoded = error
+            outputs = self.engine.invalid(line, self.source, self.applied_lines, error)
         else:
-            started = time.perf_counter()
-            try:
-                decoded = event = decode_line(item, self.engine.max_line_bytes)
-            except InvalidInput as error:
-                decoded, event = error, None
-                outputs = self.engine.invalid(item, source, number, error)
-            else:
-                outputs = self.engine.handle(event, item, source, number)
-            self.metrics.observe(decoded, outputs, time.perf_counter() - started)
-        if isinstance(event, TreasuryBalance):
-            self._record_balance(event)
-        self.stats.lines += 1
-        self.stats.count(outputs)
-        self._pending.extend(outputs)
-        return event_time(event) if event is not None else None
+            outputs = self.engine.handle(decoded, line, self.source, self.applied_lines)
+        self.metrics.observe(decoded, outputs, time.perf_counter() - started)
+        if isinstance(decoded, TreasuryBalance) and self.balances is not None:
+            self._record_balance(decoded)
+        return outputs
 
     def _record_balance(self, statement: TreasuryBalance) -> None:
-        """The statement and that day's floor, as the forecaster computed them (read after it ran)."""
+        """The statement and that day's floor as the forecaster computed it (read right after it ran)."""
         agent = self.engine.cash.forecasting
         day = agent.day(statement.as_of)
         book = agent.books.get(statement.treasury_code)
-        floor = None
-        if book is not None:
-            floor = floor_of(book.monthly_outflow(day, agent.rules.forecast), agent.rules)
-        self.balances.record(statement.treasury_code, BalancePoint(day, statement.balance, floor))
+        floor = floor_of(book.monthly_outflow(day, agent.rules.forecast), agent.rules) if book is not None else None
+        if self.balances is not None:
+            self.balances.record(statement.treasury_code, BalancePoint(day, statement.balance, floor))
 
-    def _wait_s(self, at: datetime | None, pace: Pace, now: float) -> float:
-        """How long until this event's event time comes round on the wall clock."""
-        if at is None or pace.day_s <= 0:
-            return 0.0
-        if self._started_at is None:
-            self._started_at, self._wall_start = at, now
-            return 0.0
-        due = self._wall_start + (at - self._started_at).total_seconds() / _DAY_S * pace.day_s
-        return due - now if due - now > 0.01 else 0.0
 
-    async def _flush(self) -> None:
-        batch, self._pending = self._pending, []
-        if not batch:
-            return
-        await self.files.write(batch)
-        if self.store is not None:
-            await self.store.write(batch)
-        for listener in self.listeners:
-            listener(batch)
+def line_time(line: bytes) -> datetime | None:
+    """A line's event time without validating it (the engine does that); None when it has none."""
+    try:
+        parsed = orjson.loads(line)
+        text = parsed["data"][TIME_FIELD[parsed["type"]]]
+        at = datetime.fromisoformat(text)
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        return None
+    return at if at.tzinfo is not None else None
 
+
+async def feed_paced(runtime: LiveRuntime, path: Path, pace: Pace, stop: asyncio.Event, max_line_bytes: int) -> int:
+    """Push `path` into the runtime, each line when its event time comes round; until the end or `stop`."""
+    sent, batch = 0, list[bytes]()
+    first: tuple[datetime, float] | None = None
+    last_push = time.monotonic()
+    with path.open("rb") as handle:
+        for _, item in read_lines(handle, max_line_bytes):
+            if stop.is_set():
+                break
+            line = item.prefix if isinstance(item, Overlong) else item  # a prefix becomes a dead letter
+            at = line_time(line) if pace.day_s > 0 else None
+            if at is not None:
+                first = first or (at, time.monotonic())
+                due = first[1] + (at - first[0]).total_seconds() / _DAY_S * pace.day_s
+                wait_s = due - time.monotonic()
+                if wait_s > 0.01:
+                    sent += await _push(runtime, batch)
+                    await _sleep_unless(stop, wait_s)
+                    last_push = time.monotonic()
+            batch.append(line)
+            if len(batch) >= pace.batch_lines or time.monotonic() - last_push >= pace.flush_s:
+                sent += await _push(runtime, batch)
+                last_push = time.monotonic()
+    return sent + await _push(runtime, batch)
+
+
+async def _push(runtime: LiveRuntime, batch: list[bytes]) -> int:
+    if not batch:
+        return 0
+    count = len(batch)
+    await runtime.push(batch[:])
+    batch.clear()
+    return count
 
 
 async def _sleep_unless(stop: asyncio.Event, seconds: float) -> None:
     """Sleep, but wake at once when `stop` is set."""
-    with contextlib.suppress(TimeoutError):
+    try:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
-
+    except TimeoutError:
+        return

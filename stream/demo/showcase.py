@@ -13,21 +13,26 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
+from alerts.delivery import Delivery
+from models.base import WireModel
 from stream.api.auth import ROLES, Tokens, new_token
+from stream.api.hub import AlertHub
 from stream.api.server import make_app
 from stream.console.balances import MemoryBalanceHistory
 from stream.console.routes import add_console
-from stream.demo.live import LiveRun, Pace
+from stream.demo.live import ObservedRuntime, Pace, feed_paced
 from stream.embedded import RunStats
 from stream.engine import Engine
+from stream.live import LiveOperator
 from stream.metrics import EngineMetrics
 from stream.settings import Settings
-from stream.sinks import FileSink
+from stream.sinks import FileSink, Sink
 from stream.store.port import Store
+from stream.store.tee import TeeSink
 
 DEMO_DATABASE = "treasury_demo"
 _PROGRESS_S = 5.0
@@ -48,12 +53,10 @@ class ShowOptions:
 
 
 def demo_tokens(settings: Settings) -> tuple[Tokens, dict[str, str]]:
-    """One fresh token per role (printed, never stored), plus any configured ones."""
-    fresh = {role: new_token(role) for role in sorted(ROLES)}
-    configured = settings.load_tokens().by_hash
-    entries = ",".join(entry for _, entry in fresh.values())
-    tokens = Tokens({**configured, **Tokens.parse(entries).by_hash})
-    return tokens, {role: token for role, (token, _) in fresh.items()}
+    """One fresh token per role (printed, never stored), besides any configured ones."""
+    fresh = {role: new_token(role, name=f"demo-{role}") for role in sorted(ROLES)}
+    entries = [settings.api_tokens.strip(), *(entry for _, entry in fresh.values())]
+    return Tokens.parse(",".join(e for e in entries if e)), {role: token for role, (token, _) in fresh.items()}
 
 
 def open_store(settings: Settings, memory: bool, say: Say) -> tuple[Store, Callable[[], None]]:
@@ -80,48 +83,77 @@ def open_store(settings: Settings, memory: bool, say: Say) -> tuple[Store, Calla
     return PostgresStore.from_settings(settings, require_database_url(settings)), release
 
 
-def web_app(store: Store, tokens: Tokens, balances: MemoryBalanceHistory) -> web.Application:
-    """The API over the store, the console beside it, and the process's /metrics."""
-    app = make_app(store, tokens, manage_store=False)
+@dataclass(slots=True)
+class Showcase:
+    """The running pieces: the engine task with its operator and alert hub, and the web app over them."""
+
+    runtime: ObservedRuntime
+    app: web.Application
+    hub: AlertHub
+    sinks: list[Delivery]  # the configured alert sinks (webhook, Alertmanager), not started yet
+
+
+def build(settings: Settings, store: Store, files: Sink, tokens: Tokens, metrics: EngineMetrics | None = None,
+          balances: MemoryBalanceHistory | None = None, source: str = "live") -> Showcase:
+    """The live runtime writing to `files` and `store`, and the API, console and /metrics over them."""
+    hub = AlertHub(settings.sse_queue)
+    engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes)
+    balances = MemoryBalanceHistory() if balances is None else balances
+    sinks = settings.alert_sinks()
+    runtime = ObservedRuntime(engine, TeeSink(files, store), hub, store=store, outlets=list(sinks),
+                              queue_batches=settings.queue_batches, metrics=metrics or EngineMetrics(),
+                              balances=balances, source=source)
+
+    async def running() -> tuple[bool, dict[str, Any]]:
+        return runtime.running, {"engine": "running" if runtime.running else "stopped",
+                                 "lines_applied": runtime.applied_lines}
+
+    app = make_app(store, tokens, manage_store=False, operator=LiveOperator(runtime, settings.operator_timeout_s),
+                   hub=hub, ready=[running], keepalive_s=settings.sse_keepalive_s)
     add_console(app, balances)
-    if not any(getattr(r, "canonical", None) == "/metrics" for r in app.router.resources()):
-        app.router.add_get("/metrics", _metrics)
-    return app
-
-
-async def _metrics(request: web.Request) -> web.Response:
-    return web.Response(body=generate_latest(REGISTRY), headers={"Content-Type": CONTENT_TYPE_LATEST})
+    return Showcase(runtime, app, hub, sinks)
 
 
 async def show(options: ShowOptions, settings: Settings, store: Store, say: Say) -> RunStats:
     """Serve, stream, and stop on Ctrl-C or after the duration; the store is opened and closed here."""
     tokens, plain = demo_tokens(settings)
-    balances = MemoryBalanceHistory()
-    metrics = EngineMetrics()
-    engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes)
-    run = LiveRun(engine, FileSink(options.out), store, metrics, balances)
+    files = FileSink(options.out)
+    shown = build(settings, store, files, tokens, source=options.scenario.name)
+    runtime = shown.runtime
     stop = asyncio.Event()
     _on_interrupt(stop)
     await store.open()
-    runner = web.AppRunner(web_app(store, tokens, balances), access_log=None)
+    await files.open()
+    for sink in shown.sinks:
+        await sink.start()
+    web_runner = web.AppRunner(shown.app, access_log=None)
+    engine_task = asyncio.create_task(runtime.run())
     try:
-        await runner.setup()
-        await web.TCPSite(runner, options.host, options.port).start()
+        await web_runner.setup()
+        await web.TCPSite(web_runner, options.host, options.port).start()
         _announce(options, plain, say)
         if options.duration_s is not None:
             asyncio.get_running_loop().call_later(options.duration_s, stop.set)
-        reporter = asyncio.create_task(_report(run, engine, stop, say))
-        stats = await run.run(options.scenario, options.pace, stop)
+        reporter = asyncio.create_task(_report(runtime, stop, say))
+        await feed_paced(runtime, options.scenario, options.pace, stop, settings.max_line_bytes)
         if not stop.is_set():
-            say("stream        finished; the console stays up (Ctrl-C stops)")
+            say("stream        all sent; the console stays up (Ctrl-C stops)")
             await stop.wait()
         reporter.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reporter
     finally:
-        await runner.cleanup()
+        runtime.finish()
+        shown.hub.close()
+        await engine_task
+        await web_runner.cleanup()
+        await files.write(list[WireModel](runtime.engine.chains()))  # each chain's final state, as replay
+        await files.close()
+        for sink in shown.sinks:
+            await sink.close()
         await store.close()
-    return stats
+    runtime.stats.finished = time.monotonic()
+    return runtime.stats
 
 
 def _on_interrupt(stop: asyncio.Event) -> None:
@@ -142,7 +174,7 @@ def _announce(options: ShowOptions, tokens: dict[str, str], say: Say) -> None:
     say(f"streaming     {options.scenario.name} at {pace}; stops on {until}")
 
 
-async def _report(run: LiveRun, engine: Engine, stop: asyncio.Event, say: Say) -> None:
+async def _report(runtime: ObservedRuntime, stop: asyncio.Event, say: Say) -> None:
     """A progress line every few seconds: event day, events, outcomes, alerts."""
     last = time.monotonic()
     while not stop.is_set():
@@ -150,7 +182,7 @@ async def _report(run: LiveRun, engine: Engine, stop: asyncio.Event, say: Say) -
         if time.monotonic() - last < _PROGRESS_S:
             continue
         last = time.monotonic()
-        stats = run.stats
+        stats, engine = runtime.stats, runtime.engine
         day = engine.now.date().isoformat() if engine.now is not None else "-"
         outcomes = " ".join(f"{k} {v:,}" for k, v in sorted(stats.outcomes.items()))
         say(f"event day     {day} · {stats.lines:,} events · {outcomes} · {stats.alerts:,} alert changes")

@@ -6,10 +6,14 @@ from datetime import date, timedelta
 from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
+from prometheus_client import CollectorRegistry
 
 from stream.api.auth import Tokens
 from stream.console.balances import BalancePoint, MemoryBalanceHistory
-from stream.demo.showcase import web_app
+from stream.demo.showcase import build
+from stream.metrics import EngineMetrics
+from stream.settings import Settings
+from stream.sinks import MemorySink
 from stream.store.memory import MemoryStore
 from tests.unit.test_api import CONFIG, auth
 
@@ -24,7 +28,9 @@ def run(check: Check) -> None:
     balances.record("150000", BalancePoint(date(2022, 3, 1), -12_34, None))
 
     async def main() -> None:
-        async with TestClient(TestServer(web_app(MemoryStore(), Tokens.parse(CONFIG), balances))) as client:
+        shown = build(Settings(), MemoryStore(), MemorySink(), Tokens.parse(CONFIG), EngineMetrics(CollectorRegistry()),
+                      balances)
+        async with TestClient(TestServer(shown.app)) as client:
             await check(client)
 
     asyncio.run(main())

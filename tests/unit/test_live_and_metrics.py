@@ -12,15 +12,40 @@ from prometheus_client import CollectorRegistry
 
 from models.codec import decode_output
 from models.outputs import Alert, Decision, Forecast
+from stream.api.hub import AlertHub
 from stream.cli import _replay
 from stream.console.balances import BalancePoint, MemoryBalanceHistory
 from stream.demo.generator import scenario as scenario_lines
-from stream.demo.live import LiveRun, Pace
+from stream.demo.live import ObservedRuntime, Pace, feed_paced, line_time
 from stream.engine import Engine
 from stream.metrics import EngineMetrics
 from stream.settings import Settings
-from stream.sinks import FileSink
+from stream.sinks import FileSink, Sink
 from stream.store.memory import MemoryStore
+from stream.store.tee import TeeSink
+
+
+def stream_file(path: Path, pace: Pace, stop: asyncio.Event, files: Sink, store: MemoryStore | None = None,
+                registry: CollectorRegistry | None = None, balances: MemoryBalanceHistory | None = None,
+                stop_after_s: float | None = None) -> ObservedRuntime:
+    """Feed a file through the live runtime as the demo does; the chains' final state at the end."""
+
+    async def main() -> ObservedRuntime:
+        sink = files if store is None else TeeSink(files, store)
+        runtime = ObservedRuntime(Engine(Settings().load_rules()), sink, AlertHub(), store=store, source=path.name,
+                                  metrics=EngineMetrics(registry or CollectorRegistry()), balances=balances)
+        await files.open()
+        task = asyncio.create_task(runtime.run())
+        if stop_after_s is not None:
+            asyncio.get_running_loop().call_later(stop_after_s, stop.set)
+        await feed_paced(runtime, path, pace, stop, 1 << 20)
+        runtime.finish()
+        await task
+        await files.write(list(runtime.engine.chains()))
+        await files.close()
+        return runtime
+
+    return asyncio.run(main())
 
 
 def _value(registry: CollectorRegistry, name: str, **labels: str) -> float:
@@ -37,9 +62,7 @@ def streamed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, CollectorR
     lines = list(scenario_lines(5, 120))
     scenario.write_bytes(b"".join(lines[: len(lines) // 4]))  # the region's first three months
     registry, store, balances = CollectorRegistry(), MemoryStore(), MemoryBalanceHistory()
-    engine = Engine(Settings().load_rules())
-    run = LiveRun(engine, FileSink(work / "live"), store, EngineMetrics(registry), balances)
-    asyncio.run(run.run(scenario, Pace(day_s=0), asyncio.Event()))
+    stream_file(scenario, Pace(day_s=0), asyncio.Event(), FileSink(work / "live"), store, registry, balances)
     _replay(scenario, work / "replay", Settings(), quiet=True)
     return work, registry, store, balances, scenario
 
@@ -140,15 +163,8 @@ def _clock_file(path: Path, days: int) -> Path:
 
 
 def _run_clock(path: Path, pace: Pace, stop: asyncio.Event, stop_after_s: float | None = None) -> int:
-    async def main() -> int:
-        run = LiveRun(Engine(Settings().load_rules()), FileSink(path.parent / "out"), None,
-                      EngineMetrics(CollectorRegistry()), MemoryBalanceHistory())
-        if stop_after_s is not None:
-            asyncio.get_running_loop().call_later(stop_after_s, stop.set)
-        stats = await run.run(path, pace, stop)
-        return stats.lines
-
-    return asyncio.run(main())
+    runtime = stream_file(path, pace, stop, FileSink(path.parent / "out"), stop_after_s=stop_after_s)
+    return runtime.stats.lines
 
 
 def test_event_time_is_paced_onto_wall_time(tmp_path: Path) -> None:
@@ -165,6 +181,14 @@ def test_stop_ends_a_paced_stream_at_once(tmp_path: Path) -> None:
     assert lines < 20
     assert time.monotonic() - started < 1.5
     assert (tmp_path / "out" / "chains.jsonl").exists()  # closed cleanly, files complete
+
+
+def test_line_time_reads_each_types_event_time_and_nothing_else() -> None:
+    assert line_time(b'{"type":"clock","data":{"now":"2022-03-01T09:00:00+08:00"}}') is not None
+    assert line_time(b'{"type":"payment","data":{"requested_at":"2022-03-01T09:00:00+08:00"}}') is not None
+    for bad in (b"not json", b'{"type":"clock","data":{}}', b'{"type":"nope","data":{"now":"x"}}',
+                b'{"type":"clock","data":{"now":"2022-03-01T09:00:00"}}', b'{"type":"clock","data":{"now":5}}', b"[]"):
+        assert line_time(bad) is None, bad
 
 
 def test_the_balance_history_keeps_each_days_first_statement_and_is_bounded() -> None:
