@@ -243,8 +243,8 @@ function chainTree(chain, anomalies) {
         h("a", { href: `#/payment/${encodeURIComponent(p.payment_id)}` }, p.payment_id), ` → ${p.payee_name} ${p.payee_account} (${p.payee_kind}) ¥${yuan(fen(p.amount))} ${p.status}`);
     });
     return h("li", {}, h("span", { class: `node${codes.length ? " anomaly" : ""}`, "data-indicator-id": n.indicator_id },
-      h("b", {}, n.indicator_id), `${n.treasury_code}/${n.agency_code}`, `¥${yuan(fen(n.amount))}`,
-      `${t("chain.allocated")} ${percent(fen(n.allocated), fen(n.amount))}`, `${t("chain.spent")} ${percent(fen(n.spent), fen(n.amount))}`,
+      h("b", {}, n.indicator_id), h("span", {}, `${n.treasury_code}/${n.agency_code}`), h("span", { class: "num" }, `¥${yuan(fen(n.amount))}`),
+      h("span", {}, `${t("chain.allocated")} ${percent(fen(n.allocated), fen(n.amount))}`), h("span", {}, `${t("chain.spent")} ${percent(fen(n.spent), fen(n.amount))}`),
       h("span", { class: ok ? "ok" : "bad" }, ok ? "✓" : `✗ ${t("chain.mismatch")}`), codes.length ? h("span", { class: "mark" }, `⚠ ${codes.join(" ")}`) : null),
       payments.length ? h("details", { class: "payments" }, h("summary", {}, `${payments.length} ${t("chain.payments")}`), h("ul", {}, ...payRows)) : null,
       children.length ? h("ul", {}, ...children.map(item)) : null);
