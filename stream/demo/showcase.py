@@ -176,12 +176,12 @@ def _announce(options: ShowOptions, tokens: dict[str, str], say: Say) -> None:
 
 async def _report(runtime: ObservedRuntime, stop: asyncio.Event, say: Say) -> None:
     """A progress line every few seconds: event day, events, outcomes, alerts."""
-    last = time.monotonic()
+    last, lines = time.monotonic(), -1
     while not stop.is_set():
         await asyncio.sleep(0.5)
-        if time.monotonic() - last < _PROGRESS_S:
-            continue
-        last = time.monotonic()
+        if time.monotonic() - last < _PROGRESS_S or runtime.stats.lines == lines:
+            continue  # nothing new: say nothing
+        last, lines = time.monotonic(), runtime.stats.lines
         stats, engine = runtime.stats, runtime.engine
         day = engine.now.date().isoformat() if engine.now is not None else "-"
         outcomes = " ".join(f"{k} {v:,}" for k, v in sorted(stats.outcomes.items()))
