@@ -135,7 +135,10 @@ async def show(options: ShowOptions, settings: Settings, store: Store, say: Say)
         if options.duration_s is not None:
             asyncio.get_running_loop().call_later(options.duration_s, stop.set)
         reporter = asyncio.create_task(_report(runtime, stop, say))
-        await feed_paced(runtime, options.scenario, options.pace, stop, settings.max_line_bytes)
+        sent = await feed_paced(runtime, options.scenario, options.pace, stop, settings.max_line_bytes)
+        while runtime.applied_lines < sent and runtime.running and not stop.is_set():
+            await asyncio.sleep(0.05)
+        runtime.stats.finished = time.monotonic()  # the summary's events/s: the stream, not the serving after
         if not stop.is_set():
             say("stream        all sent; the console stays up (Ctrl-C stops)")
             await stop.wait()
@@ -152,7 +155,8 @@ async def show(options: ShowOptions, settings: Settings, store: Store, say: Say)
         for sink in shown.sinks:
             await sink.close()
         await store.close()
-    runtime.stats.finished = time.monotonic()
+    if runtime.stats.finished is None:
+        runtime.stats.finished = time.monotonic()
     return runtime.stats
 
 
