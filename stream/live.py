@@ -80,6 +80,7 @@ class LiveRuntime:
     queue_batches: int = 4
     source: str = "live"
     applied_lines: int = 0
+    written_lines: int = 0  # lines whose outputs are written (the store shows them)
     _inputs: asyncio.Queue[list[bytes]] = field(init=False)
     _commands: list[_Pending] = field(default_factory=list)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
@@ -139,6 +140,7 @@ class LiveRuntime:
             self.applied_lines += 1
             out.extend(self.engine.handle_line(line, self.source, self.applied_lines))
         await self._write(out)
+        self.written_lines = self.applied_lines
 
     async def _apply_commands(self) -> None:
         pending, self._commands = self._commands, []

@@ -28,6 +28,7 @@ from stream.kafka.admin import committed_offsets
 from stream.kafka.align import Aligner
 from stream.kafka.codecs import StateValue, dumps_step, loads_step, register
 from stream.kafka.gate import Gate
+from stream.kafka.operator import operate
 from stream.kafka.persist import persist_forever
 from stream.kafka.publish import Publisher
 from stream.kafka.tables import PartitionScoped, Pin, PinnedTable
@@ -35,6 +36,8 @@ from stream.kafka.topics import (
     CHAIN_ROWS,
     LEDGER,
     LEDGER_INPUTS,
+    OPERATOR,
+    OPERATOR_RESULT,
     OUTPUTS,
     STEPS,
     Topics,
@@ -83,7 +86,7 @@ class TreasuryApp:
         )
         self.pin = Pin()
         self.tables: list[PinnedTable] = []  # every state table, for send_changes()
-        self.outputs = {kind: self._topic(kind) for kind in (*OUTPUTS, STEPS, LEDGER, CHAIN_ROWS)}
+        self.outputs = {kind: self._topic(kind) for kind in (*OUTPUTS, STEPS, LEDGER, CHAIN_ROWS, OPERATOR_RESULT)}
         self.engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes,
                              alerts=AlertBook(self._pinned("alert-book")))
         self.engine.bind(self._durable_agent(), deadlines=self._pinned("deadlines"))
@@ -129,10 +132,15 @@ class TreasuryApp:
         from stream.store.postgres import PostgresStore
 
         store = PostgresStore.from_settings(self.settings, self.settings.database_url or "")
+        from stream.kafka.operator import KafkaOperations
         from stream.kafka.readiness import worker_ready
 
-        add_api(self.app.web.web_app, store, self.settings.load_tokens(),  # type: ignore[attr-defined]
-                ready=[worker_ready(self.app)])
+        web_app = self.app.web.web_app  # type: ignore[attr-defined]
+        operations = KafkaOperations(self.settings, store)  # operator actions and SSE: stream/kafka/operator.py
+        web_app.on_startup.append(operations.start)
+        web_app.on_cleanup.append(operations.stop)
+        add_api(web_app, store, self.settings.load_tokens(), ready=[worker_ready(self.app)],
+                operator=operations.operator, hub=operations.hub, keepalive_s=self.settings.sse_keepalive_s)
 
     def _topic(self, kind: str) -> Any:
         return self.app.topic(self.topics.name(kind), key_type=bytes, value_type=bytes,
@@ -169,7 +177,8 @@ class TreasuryApp:
         return agent
 
     def _define_agents(self) -> None:
-        ledger_in = self.app.topic(*(*self.ledger_topics, self.topics.name(STEPS)), key_type=bytes, value_type=bytes)
+        ledger_in = self.app.topic(*(*self.ledger_topics, self.topics.name(STEPS), self.topics.name(OPERATOR)),
+                                   key_type=bytes, value_type=bytes)
 
         @self.app.agent(ledger_in, name="validate")
         async def validate(stream: Any) -> None:
@@ -255,6 +264,13 @@ class TreasuryApp:
                 step = loads_step(event.value or b"")
                 await self._emit(self.engine.handle_step(step, event.value or b"",
                                                          f"{message.topic}/{message.partition}", message.offset))
+                continue
+            if message.topic == self.topics.name(OPERATOR):  # an operator's action (stream/kafka/operator.py)
+                self.pin.partition = message.partition
+                outputs, key, answer = operate(self.engine, event.value or b"", message.partition, self._steady())
+                await self._emit(outputs)
+                if answer:
+                    await self.outputs[OPERATOR_RESULT].send(key=key, value=answer)
                 continue
             # Held: acked again, finally, once applied. A stale copy (an offset the gate already let
             # through) is held too and never acked: its original's ack is the one that counts.

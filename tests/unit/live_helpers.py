@@ -49,8 +49,7 @@ class Live:
         target = self.runtime.applied_lines + len(lines)
         await self.runtime.push(list(lines))
         for _ in range(500):
-            if self.runtime.applied_lines >= target and self.runtime._inputs.empty():
-                await asyncio.sleep(0.01)  # the writes after the last line
+            if self.runtime.written_lines >= target:
                 return
             await asyncio.sleep(0.01)
         raise AssertionError("the live runtime did not apply the lines")

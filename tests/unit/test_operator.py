@@ -63,7 +63,7 @@ def test_live_operator() -> None:
         runtime = LiveRuntime(_engine(), sink, hub)
         task = asyncio.create_task(runtime.run())
         await runtime.push(list(SCENARIO))
-        while runtime.applied_lines < len(SCENARIO):
+        while runtime.written_lines < len(SCENARIO):
             await asyncio.sleep(0.01)
         listener = hub.subscribe()
         await check_contract(LiveOperator(runtime, 2.0), runtime.engine)
