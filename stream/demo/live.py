@@ -60,6 +60,11 @@ class ObservedRuntime(LiveRuntime):
         self.stats.count(out)
         await self._write(out)
 
+    async def _write(self, out: list[WireModel]) -> None:
+        """Every output to the metrics, operator commands' too (an acknowledged alert moves the gauge)."""
+        self.metrics.outputs(out)
+        await LiveRuntime._write(self, out)  # explicit: zero-argument super() fails in a slots dataclass
+
     def _one(self, line: bytes) -> list[WireModel]:
         """engine.handle_line, with the decoded event in hand for the observers."""
         started = time.perf_counter()
@@ -71,7 +76,7 @@ class ObservedRuntime(LiveRuntime):
             outputs = self.engine.invalid(line, self.source, self.applied_lines, error)
         else:
             outputs = self.engine.handle(decoded, line, self.source, self.applied_lines)
-        self.metrics.observe(decoded, outputs, time.perf_counter() - started)
+        self.metrics.observe(decoded, (), time.perf_counter() - started)  # outputs: in _write
         if isinstance(decoded, TreasuryBalance) and self.balances is not None:
             self._record_balance(decoded)
         return outputs

@@ -268,6 +268,7 @@ class TreasuryApp:
             if message.topic == self.topics.name(OPERATOR):  # an operator's action (stream/kafka/operator.py)
                 self.pin.partition = message.partition
                 outputs, key, answer = operate(self.engine, event.value or b"", message.partition, self._steady())
+                self.metrics.outputs(outputs)
                 await self._emit(outputs)
                 if answer:
                     await self.outputs[OPERATOR_RESULT].send(key=key, value=answer)
