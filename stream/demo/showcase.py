@@ -8,6 +8,7 @@ Ctrl-C (or `--duration`) stops the stream and the server cleanly.
 
 import asyncio
 import contextlib
+import importlib.util
 import signal
 import time
 from collections.abc import Callable
@@ -61,10 +62,15 @@ def demo_tokens(settings: Settings) -> tuple[Tokens, dict[str, str]]:
 
 def open_store(settings: Settings, memory: bool, say: Say) -> tuple[Store, Callable[[], None]]:
     """The store the demo writes and serves, migrated; and what releases it at the end."""
-    if memory:
-        from stream.store.memory import MemoryStore
+    from stream.store.memory import MemoryStore
 
+    if memory:
         say("database      none (--memory): the API reads the outputs kept in memory")
+        return MemoryStore(), lambda: None
+    if not (settings.database_url or "").strip() and importlib.util.find_spec("pgserver") is None:
+        # A demo should run anywhere: without the optional server it still shows everything.
+        say("database      none: no DATABASE_URL and the bundled PostgreSQL is not installed "
+            "(pip install 'treasury-engine[bundled]'); the API reads the outputs kept in memory")
         return MemoryStore(), lambda: None
     from stream.store.postgres import PostgresStore
     from stream.store.wiring import require_database_url, run_migrations
