@@ -8,7 +8,7 @@ here and only here, for display: a gauge's value is a float by Prometheus' own c
 
 import math
 from collections.abc import Iterable
-from typing import Final
+from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.registry import REGISTRY
@@ -16,7 +16,7 @@ from prometheus_client.registry import REGISTRY
 from models.base import WireModel
 from models.codec import INPUT_TYPES
 from models.errors import InvalidInput
-from models.inputs import InputEvent, TreasuryBalance
+from models.inputs import InputEvent, Payment, TreasuryBalance
 from models.outputs import Alert, DeadLetter, Decision, Forecast
 
 PREFIX: Final = "treasury"
@@ -26,7 +26,7 @@ AGENT_OF_INPUT: Final = {
     "payee_block": "validation", "treasury_balance": "forecasting", "treasury_flow": "forecasting",
     "clock": "forecasting",
 }
-_NAME_OF_INPUT: Final = {model: name for name, model in INPUT_TYPES.items()}
+_NAME_OF_INPUT: Final[dict[type, str]] = {model: name for name, model in INPUT_TYPES.items()}
 # Wall seconds the engine takes for one event: tens of microseconds normally, a refit is slower.
 LATENCY_BUCKETS_S: Final = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 _LIVE: Final = frozenset({"open", "acknowledged"})
@@ -70,41 +70,66 @@ class EngineMetrics:
                                    registry=reg)
         # alert_id -> (code, severity) of every alert now open or acknowledged, to move the gauge.
         self._live: dict[str, tuple[str, str]] = {}
+        # Labelled children cached by key: `labels()` takes a lock and builds a tuple on every call,
+        # which tripled the metrics' cost per event (BENCHMARKS.md, "Engine metrics").
+        self._in: dict[type, Any] = {}
+        self._out: dict[tuple[str, str], Any] = {}
+        self._outcome: dict[str, Any] = {}
+        self._reason: dict[tuple[str, str], Any] = {}
+        self._treasury: dict[str, tuple[Any, Any, Any]] = {}  # balance, coverage, breach
 
     def observe(self, event: InputEvent | InvalidInput, outputs: Iterable[WireModel], seconds: float) -> None:
         """One input event handled in `seconds` of wall time, with what it put out."""
-        if isinstance(event, InvalidInput):
-            self.events_in.labels("deadletter", "invalid").inc()
-        else:
-            name = _NAME_OF_INPUT.get(type(event), "unknown")
-            self.events_in.labels(AGENT_OF_INPUT.get(name, "unknown"), name).inc()
-            if name == "payment":
-                self.latency.observe(seconds)
-            elif isinstance(event, TreasuryBalance):
-                self.balance.labels(event.treasury_code).set(event.balance / 100)
-        self.outputs(outputs)
+        kind = type(event)
+        child = self._in.get(kind)
+        if child is None:
+            name = "invalid" if isinstance(event, InvalidInput) else _NAME_OF_INPUT.get(kind, "unknown")
+            agent = "deadletter" if name == "invalid" else AGENT_OF_INPUT.get(name, "unknown")
+            child = self._in[kind] = self.events_in.labels(agent, name)
+        child.inc()
+        if kind is Payment:
+            self.latency.observe(seconds)
+        elif kind is TreasuryBalance:
+            self._gauges(event.treasury_code)[0].set(event.balance / 100)  # type: ignore[union-attr]
+        if outputs:
+            self.outputs(outputs)
 
     def outputs(self, outputs: Iterable[WireModel]) -> None:
         for model in outputs:
-            if isinstance(model, Decision):
-                self._decision(model)
-            elif isinstance(model, Alert):
-                self.events_out.labels(agent_of_alert(model.code), "alert").inc()
-                self.alert(model)
-            elif isinstance(model, Forecast):
-                self.events_out.labels("forecasting", "forecast").inc()
-                self._forecast(model)
-            elif isinstance(model, DeadLetter):
-                self.events_out.labels("validation", "deadletter").inc()
-                self.deadletters.labels(model.error_code).inc()
+            kind = type(model)
+            if kind is Decision:
+                self._decision(model)  # type: ignore[arg-type]
+            elif kind is Alert:
+                self._count_out(agent_of_alert(model.code), "alert")  # type: ignore[attr-defined]
+                self.alert(model)  # type: ignore[arg-type]
+            elif kind is Forecast:
+                self._count_out("forecasting", "forecast")
+                self._forecast(model)  # type: ignore[arg-type]
+            elif kind is DeadLetter:
+                self._count_out("validation", "deadletter")
+                self.deadletters.labels(model.error_code).inc()  # type: ignore[attr-defined]
+
+    def _count_out(self, agent: str, kind: str) -> None:
+        child = self._out.get((agent, kind))
+        if child is None:
+            child = self._out[agent, kind] = self.events_out.labels(agent, kind)
+        child.inc()
 
     def _decision(self, decision: Decision) -> None:
-        self.events_out.labels("validation", "decision").inc()
+        self._count_out("validation", "decision")
         if decision.duplicate_delivery:
             return
-        self.decisions.labels(decision.outcome).inc()
+        outcome = decision.outcome
+        child = self._outcome.get(outcome)
+        if child is None:
+            child = self._outcome[outcome] = self.decisions.labels(outcome)
+        child.inc()
         for reason in decision.reasons:
-            self.reasons.labels(reason.code, decision.outcome).inc()
+            key = (reason.code, outcome)
+            found = self._reason.get(key)
+            if found is None:
+                found = self._reason[key] = self.reasons.labels(*key)
+            found.inc()
 
     def alert(self, alert: Alert) -> None:
         """An alert's new state (from the engine, or an operator's action) moves the open gauge."""
@@ -116,12 +141,18 @@ class EngineMetrics:
             self._live[alert.alert_id] = now
             self.alerts_open.labels(*now).inc()
 
+    def _gauges(self, treasury: str) -> tuple[Any, Any, Any]:
+        found = self._treasury.get(treasury)
+        if found is None:
+            found = self._treasury[treasury] = (self.balance.labels(treasury), self.coverage.labels(treasury),
+                                                self.breach.labels(treasury))
+        return found
+
     def _forecast(self, forecast: Forecast) -> None:
-        treasury = forecast.treasury_code
+        _, coverage, breach = self._gauges(forecast.treasury_code)
         if forecast.coverage_ratio is not None:
-            self.coverage.labels(treasury).set(forecast.coverage_ratio)
-        days = (forecast.breach_date - forecast.as_of).days if forecast.breach_date is not None else math.inf
-        self.breach.labels(treasury).set(days)
+            coverage.set(forecast.coverage_ratio)
+        breach.set((forecast.breach_date - forecast.as_of).days if forecast.breach_date is not None else math.inf)
 
     def set_lag(self, topic: str, partition: int, messages: int) -> None:
         self.lag.labels(topic, str(partition)).set(max(messages, 0))
