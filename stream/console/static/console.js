@@ -65,7 +65,8 @@ function subjectLink(subject) {
 function alertRow(alert, fresh) {
   const act = (name, label) => h("button", { class: "act", "data-action": name, onclick: () => alertAction(alert.alert_id, name) }, t(label));
   return h("tr", { class: `sev-row-${alert.severity}${fresh ? " fresh" : ""}${alert.status === "resolved" ? " status-resolved" : ""}`, "data-alert-id": alert.alert_id, "data-status": alert.status },
-    h("td", {}, sevBadge(alert.severity)), h("td", {}, alert.code), h("td", {}, subjectLink(alert.subject)),
+    h("td", {}, sevBadge(alert.severity)), h("td", {}, h("a", { href: "#", class: "code", onclick: (e) => { e.preventDefault(); showAlert(alert.alert_id); } }, alert.code)),
+    h("td", {}, subjectLink(alert.subject)),
     h("td", {}, msg(alert.message)), h("td", {}, time(alert.opened_at)), h("td", {}, time(alert.updated_at)),
     h("td", { class: "status" }, t(`status.${alert.status}`)),
     h("td", {}, alert.status === "open" ? act("ack", "ack") : null, alert.status !== "resolved" ? act("resolve", "resolve") : null));
@@ -77,6 +78,25 @@ function renderRows(freshId = null) {
   const rows = [...board.alerts.values()].filter(matches).sort((a, b) => (b.updated_at || "").localeCompare(a.updated_at || ""));
   body.replaceChildren(...rows.map((a) => alertRow(a, a.alert_id === freshId)));
   document.getElementById("alert-empty").hidden = rows.length > 0;
+}
+
+// One alert in full: its evidence, the rule (title, clause, what to check) and who did what when.
+async function showAlert(id) {
+  const box = document.getElementById("alert-detail");
+  try {
+    const { alert, history, rule } = await getJson(`/api/alerts/${encodeURIComponent(id)}`);
+    const en = currentLang() === "en";
+    box.replaceChildren(
+      h("h3", {}, sevBadge(alert.severity), ` ${alert.code} · ${rule ? (en ? rule.title_en : rule.title_zh) : ""}`),
+      h("p", {}, msg(alert.message)),
+      rule ? h("p", {}, h("b", {}, `${t("payment.clause")}: `), rule.clause) : null,
+      rule ? h("p", { "data-testid": "runbook" }, h("b", {}, `${t("alert.runbook")}: `), rule.runbook) : null,
+      h("table", {}, h("tbody", {}, ...Object.entries(alert.evidence || {}).map(([k, v]) => h("tr", {}, h("th", {}, k), h("td", {}, typeof v === "object" ? JSON.stringify(v) : String(v)))))),
+      h("h4", {}, t("alert.history")),
+      h("ul", { "data-testid": "alert-history" }, ...history.map((x) => h("li", {}, `${time(x.at)} ${t(`status.${x.status}`)} · ${x.action ?? ""} · ${x.actor ?? ""}`))),
+      h("button", { onclick: () => { box.hidden = true; } }, "×"));
+    box.hidden = false;
+  } catch (error) { failed(error); }
 }
 
 async function alertAction(id, name) {
@@ -120,6 +140,7 @@ function filterForm() {
 function alertsView() {
   const live = h("span", { class: "live off", id: "live" }, t("alerts.offline"));
   view.replaceChildren(h("h2", {}, t("alerts.title"), " ", live), filterForm(),
+    h("div", { id: "alert-detail", class: "card", hidden: true, "data-testid": "alert-detail" }),
     h("table", { "data-testid": "alert-board" }, h("thead", {}, h("tr", {}, ...["severity", "code", "subject", "message", "opened", "updated", "status", "actions"].map((c) => h("th", {}, t(`col.${c}`))))),
       h("tbody", { id: "alert-rows" })),
     h("p", { id: "alert-empty", class: "muted", hidden: true }, t("alerts.none")),

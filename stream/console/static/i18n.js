@@ -24,7 +24,7 @@ const TEXTS = {
     "treasury.title": "库款与预测", "treasury.pick": "选择国库", "treasury.balance": "库款余额", "treasury.band": "P10–P90 预测区间",
     "treasury.p50": "P50 预测", "treasury.floor": "库款底线", "treasury.coverage": "库款保障水平", "treasury.breach": "预计跌破底线日期",
     "treasury.nobreach": "预测期内未跌破底线", "treasury.asof": "预测日期", "treasury.none": "尚无库款数据。",
-    "status.loading": "加载中…",
+    "status.loading": "加载中…", "alert.runbook": "处置要点", "alert.history": "处理记录",
   },
   en: {
     brand: "Treasury payment monitor", "nav.alerts": "Alerts", "nav.held": "Held payments", "nav.chain": "Fund chain",
@@ -50,7 +50,7 @@ const TEXTS = {
     "treasury.title": "Treasury cash and forecast", "treasury.pick": "Treasury", "treasury.balance": "Balance", "treasury.band": "P10–P90 band",
     "treasury.p50": "P50 forecast", "treasury.floor": "Floor", "treasury.coverage": "Coverage ratio", "treasury.breach": "Forecast breach date",
     "treasury.nobreach": "No breach within the horizon", "treasury.asof": "Forecast as of", "treasury.none": "No balance data yet.",
-    "status.loading": "Loading…",
+    "status.loading": "Loading…", "alert.runbook": "What to check", "alert.history": "History",
   },
 };
 

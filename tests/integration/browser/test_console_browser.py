@@ -51,6 +51,10 @@ def test_acknowledge_works_and_is_recorded_under_the_operators_name(page: Any, s
     assert _row(page, alert_id).get_attribute("data-status") == "acknowledged"
     stored = served.call(served.store.alert(alert_id))
     assert stored is not None and stored["status"] == "acknowledged" and stored["actor"] == "browser-operator"
+    # its detail: the rule's runbook line, and the acknowledgement in its history under the operator's name
+    _row(page, alert_id).locator("a.code").click()
+    page.locator('[data-testid="runbook"]').wait_for()
+    assert "browser-operator" in page.locator('[data-testid="alert-history"]').inner_text()
 
 
 def test_a_viewer_may_not_acknowledge(page: Any, served: Served) -> None:
