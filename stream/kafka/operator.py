@@ -102,15 +102,25 @@ class KafkaOperations:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, _: Any = None) -> None:
-        """Positioned at the end of the answers before any command is sent (aiohttp on_startup)."""
+        """Positioned at the end of the answers before any command is sent (aiohttp on_startup).
+
+        A failure here must not stop the worker: its API then answers operator actions with 503.
+        """
+        try:
+            await self._start()
+        except (KafkaError, OSError) as error:
+            log.error("operator channel not started (operator actions answer 503): %s", error)
+            await self.stop()
+            self._producer = None
+
+    async def _start(self) -> None:
         servers = self.settings.kafka_bootstrap_servers
         self._producer = AIOKafkaProducer(bootstrap_servers=servers, acks="all")
         self._consumer = AIOKafkaConsumer(bootstrap_servers=servers, group_id=None, enable_auto_commit=False)
         await self._producer.start()
         await self._consumer.start()
         names = [self.topics.name(OPERATOR_RESULT), self.topics.name("alert")]
-        parts = [TopicPartition(name, p) for name in names
-                 for p in sorted(await self._consumer.partitions_for_topic(name) or ())]
+        parts = [TopicPartition(name, p) for name in names for p in sorted(await self._producer.partitions_for(name))]
         self._consumer.assign(parts)
         await self._consumer.seek_to_end(*parts)
         for tp in parts:
@@ -122,10 +132,12 @@ class KafkaOperations:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+            self._task = None
         self.hub.close()
         for client in (self._consumer, self._producer):
             if client is not None:
-                await client.stop()
+                with contextlib.suppress(KafkaError, OSError):
+                    await client.stop()
 
     async def send(self, command: Command) -> OperatorResult:
         if self._producer is None:

@@ -16,6 +16,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 
 from models.base import WireModel
 from models.codec import OUTPUT_TYPES
+from models.outputs import Alert
 from stream.kafka import chainrows
 from stream.kafka.topics import CHAIN_ROWS, LEDGER, OUTPUTS, Topics
 from stream.settings import Settings
@@ -43,8 +44,13 @@ async def persist_forever(settings: Settings) -> None:
         bootstrap_servers=settings.kafka_bootstrap_servers, group_id=f"{settings.kafka_app_id}-persist",
         enable_auto_commit=False, auto_offset_reset="earliest", max_poll_records=settings.db_batch_rows,
     )
+    # The alert sinks (webhook, Alertmanager) hear each alert state once per group, after it is
+    # stored; a batch redelivered after a crash may repeat some (at least once).
+    sinks = settings.alert_sinks()
     await store.open()
     await consumer.start()
+    for sink in sinks:
+        await sink.start()
     try:
         while True:
             try:
@@ -64,6 +70,10 @@ async def persist_forever(settings: Settings) -> None:
             await _write(store, outputs, [balance(m.value) for m in messages if m.topic == ledger],
                          [row for kind, row in rows if kind == chainrows.NODE],
                          [row for kind, row in rows if kind == chainrows.PAYMENT])
+            for sink in sinks:
+                for output in outputs:
+                    if isinstance(output, Alert):
+                        sink.offer(output)
             try:
                 await consumer.commit()
             except CommitFailedError as error:
@@ -71,6 +81,8 @@ async def persist_forever(settings: Settings) -> None:
                 # keyed upserts make writing it twice harmless.
                 log.info("persist: commit after a rebalance dropped (%s)", error)
     finally:
+        for sink in sinks:
+            await sink.close()
         await consumer.stop()
         await store.close()
 
