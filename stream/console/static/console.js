@@ -34,7 +34,9 @@ function failed(error) {
   else notice(`${t("failed")}: ${error.message}`, true);
 }
 
-const time = (iso) => (iso ? iso.replace("T", " ").slice(0, 16) : "");
+// Event times in the treasury's own clock (Beijing), whatever offset the API wrote them with.
+const BEIJING = new Intl.DateTimeFormat("sv-SE", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+const time = (iso) => (iso ? BEIJING.format(new Date(iso)) : "");
 const msg = (m) => (m && typeof m === "object" ? (currentLang() === "en" ? m.en : m.zh) : m);
 const sevBadge = (s) => h("span", { class: `sev sev-${s}` }, t(`severity.${s}`));
 
