@@ -209,7 +209,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     if not tokens.by_hash:
         print("warning: TREASURY_API_TOKENS is empty, every /api request gets 401; make one with `treasury token`")
     print(f"serving       http://{settings.web_bind}:{port}/api/ (Ctrl-C stops)")
-    asyncio.run(serve(make_app(store, tokens), settings.web_bind, port))
+    from stream.console.routes import add_console
+
+    app = make_app(store, tokens)
+    add_console(app)  # the console's pages over the same API (no balance history: treasury view shows forecasts)
+    print(f"console       http://{settings.web_bind}:{port}/console/")
+    asyncio.run(serve(app, settings.web_bind, port))
 
 
 def _backtest(args: argparse.Namespace, settings: Settings) -> None:

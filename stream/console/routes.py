@@ -26,9 +26,11 @@ MAX_DAYS: Final = 400
 _CACHE = "no-cache"
 
 
-def add_console(app: web.Application, balances: BalanceHistory | None = None) -> None:
-    """/ and /console/ serve the pages; with a balance history, /api/treasuries reads it."""
-    app.router.add_get("/", _to_console)
+def add_console(app: web.Application, balances: BalanceHistory | None = None, *, root: bool = True) -> None:
+    """/console/ serves the pages (and / leads there, unless `root` is False: the faust worker owns /);
+    with a balance history, /api/treasuries reads it."""
+    if root:
+        app.router.add_get("/", _to_console)
     app.router.add_get("/console", _to_console)
     app.router.add_get("/console/", _index)
     app.router.add_static("/console/static/", STATIC, append_version=False)

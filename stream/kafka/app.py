@@ -141,6 +141,9 @@ class TreasuryApp:
         web_app.on_cleanup.append(operations.stop)
         add_api(web_app, store, self.settings.load_tokens(), ready=[worker_ready(self.app)],
                 operator=operations.operator, hub=operations.hub, keepalive_s=self.settings.sse_keepalive_s)
+        from stream.console.routes import add_console
+
+        add_console(web_app, root=False)  # the console's pages; no balance history on Kafka yet
 
     def _topic(self, kind: str) -> Any:
         return self.app.topic(self.topics.name(kind), key_type=bytes, value_type=bytes,

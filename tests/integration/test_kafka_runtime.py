@@ -120,6 +120,8 @@ def test_two_workers_decide_exactly_like_the_replay(cluster: Cluster, tmp_path: 
     lags = {k: v for k, v in samples.items() if k.startswith("treasury_consumer_lag_messages{")}
     assert lags and all(v >= 0 for v in lags.values())
     assert any(k.startswith("treasury_messages_received_per_topic_total") for k in samples)  # faust's, still there
+    with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/console/", timeout=30) as response:
+        assert b"console.js" in response.read()  # the console's pages on the worker's web server
 
 
 def test_a_worker_killed_mid_stream_loses_and_duplicates_nothing(cluster: Cluster, tmp_path: Path) -> None:
