@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry
 
 from stream.api.auth import Tokens
 from stream.console.balances import BalancePoint, MemoryBalanceHistory
+from stream.console.routes import STATIC
 from stream.demo.showcase import build
 from stream.metrics import EngineMetrics
 from stream.settings import Settings
@@ -45,7 +46,8 @@ def test_the_pages_are_served_without_a_token_and_the_root_leads_to_them() -> No
         html = await page.text()
         assert 'lang="zh-CN"' in html and "/console/static/console.js" in html
         for name, kind in (("console.js", "javascript"), ("api.js", "javascript"), ("chart.js", "javascript"),
-                           ("i18n.js", "javascript"), ("console.css", "css")):
+                           ("i18n.js", "javascript"), ("dom.js", "javascript"), ("board.js", "javascript"),
+                           ("chain.js", "javascript"), ("console.css", "css")):
             asset = await client.get(f"/console/static/{name}")
             assert asset.status == 200 and kind in asset.headers["Content-Type"], name
         assert (await client.get("/console/static/../routes.py")).status in (403, 404)
@@ -55,8 +57,7 @@ def test_the_pages_are_served_without_a_token_and_the_root_leads_to_them() -> No
 
 def test_no_page_loads_anything_from_outside() -> None:
     async def check(client: TestClient[Any, Any]) -> None:
-        for name in ("", "static/console.js", "static/api.js", "static/chart.js", "static/i18n.js",
-                     "static/console.css"):
+        for name in ("", *(f"static/{path.name}" for path in sorted(STATIC.iterdir()))):
             text = await (await client.get(f"/console/{name}")).text()
             for outside in ("http://", "https://", "//cdn", "@import"):
                 found = [line for line in text.splitlines() if outside in line and "w3.org/2000/svg" not in line]
