@@ -23,6 +23,8 @@ function chainTree(chain, anomalies) {
   for (const n of chain.nodes) if (n.parent_indicator_id && ids.has(n.parent_indicator_id)) (kids.get(n.parent_indicator_id) ?? kids.set(n.parent_indicator_id, []).get(n.parent_indicator_id)).push(n);
   for (const p of chain.payments) (pays.get(p.indicator_id) ?? pays.set(p.indicator_id, []).get(p.indicator_id)).push(p);
   let mismatches = 0, marks = 0;
+  // What reached recipients from this indicator and everything allocated below it (as `treasury trace`).
+  const below = (n) => fen(n.spent) + (kids.get(n.indicator_id) ?? []).reduce((sum, c) => sum + below(c), 0n);
   const item = (n) => {
     const children = kids.get(n.indicator_id) ?? [], payments = pays.get(n.indicator_id) ?? [];
     const childSum = children.reduce((s, c) => s + fen(c.amount), 0n);
@@ -39,7 +41,7 @@ function chainTree(chain, anomalies) {
     });
     return h("li", {}, h("span", { class: `node${codes.length ? " anomaly" : ""}`, "data-indicator-id": n.indicator_id },
       h("b", {}, n.indicator_id), h("span", {}, `${n.treasury_code}/${n.agency_code}`), h("span", { class: "num" }, `¥${yuan(fen(n.amount))}`),
-      h("span", {}, `${t("chain.allocated")} ${percent(fen(n.allocated), fen(n.amount))}`), h("span", {}, `${t("chain.spent")} ${percent(fen(n.spent), fen(n.amount))}`),
+      h("span", {}, `${t("chain.allocated")} ${percent(fen(n.allocated), fen(n.amount))}`), h("span", { title: t("chain.spent.title") }, `${t("chain.spent")} ${percent(below(n), fen(n.amount))}`),
       h("span", { class: ok ? "ok" : "bad" }, ok ? "✓" : `✗ ${t("chain.mismatch")}`), codes.length ? h("span", { class: "mark" }, `⚠ ${codes.join(" ")}`) : null),
       payments.length ? h("details", { class: "payments" }, h("summary", {}, `${payments.length} ${t("chain.payments")}`), h("ul", {}, ...payRows)) : null,
       children.length ? h("ul", {}, ...children.map(item)) : null);
