@@ -6,6 +6,7 @@ in tests. It only observes: the engine's decisions never depend on it. Money bec
 here and only here, for display: a gauge's value is a float by Prometheus' own contract.
 """
 
+import contextlib
 import math
 from collections.abc import Iterable
 from typing import Any, Final
@@ -156,3 +157,8 @@ class EngineMetrics:
 
     def set_lag(self, topic: str, partition: int, messages: int) -> None:
         self.lag.labels(topic, str(partition)).set(max(messages, 0))
+
+    def forget_lag(self, topic: str, partition: int) -> None:
+        """A partition no longer read here: its series goes (a stale lag would add to the new owner's)."""
+        with contextlib.suppress(KeyError):
+            self.lag.remove(topic, str(partition))

@@ -246,6 +246,7 @@ class TreasuryApp:
                 # it, so whatever another owner wrote meanwhile (deletions too) lands on top.
                 for tp in revoked:
                     self._assigned.pop(tp, None)
+                    self.metrics.forget_lag(tp.topic, tp.partition)  # its new owner reports it now
                 partitions = {tp.partition for tp in revoked if tp.topic in self.ledger_topics}
                 # Held events are dropped at the next assignment if the partition is not among them.
                 self.gate.close(set())

@@ -156,6 +156,19 @@ def test_an_alert_resolved_by_an_operator_leaves_the_open_gauge() -> None:
     assert _value(registry, "treasury_alerts_open", **labels) == 0
 
 
+def test_a_revoked_partitions_lag_leaves_the_metrics() -> None:
+    registry = CollectorRegistry()
+    metrics = EngineMetrics(registry)
+    metrics.set_lag("treasury.payment", 3, 120)
+    metrics.set_lag("treasury.payment", 4, -1)  # past the cached highwater: never negative
+    assert _value(registry, "treasury_consumer_lag_messages", topic="treasury.payment", partition="3") == 120
+    assert _value(registry, "treasury_consumer_lag_messages", topic="treasury.payment", partition="4") == 0
+    metrics.forget_lag("treasury.payment", 3)
+    metrics.forget_lag("treasury.payment", 7)  # never reported: nothing to do
+    assert registry.get_sample_value("treasury_consumer_lag_messages",
+                                     {"topic": "treasury.payment", "partition": "3"}) is None
+
+
 def _clock_file(path: Path, days: int) -> Path:
     lines = [f'{{"type":"clock","data":{{"now":"2022-03-{1 + d:02d}T09:00:00+08:00"}}}}\n' for d in range(days)]
     path.write_text("".join(lines), encoding="utf-8")
