@@ -79,10 +79,21 @@ def _parser() -> argparse.ArgumentParser:
     listing.add_argument("--limit", type=int, default=50, help="at most this many, newest first (1-500)")
     listing.add_argument("--json", action="store_true", help="one alert object per line instead of a table")
 
-    demo = commands.add_parser("demo", help="generate a realistic region and run it through the embedded engine")
+    demo = commands.add_parser("demo", help="stream a generated region in real time through the embedded engine, "
+                                            "with the console, API and /metrics served")
+    _demo_options(demo)
+    return parser
+
+
+def _demo_options(demo: argparse.ArgumentParser) -> None:
     demo.add_argument("--out", type=Path, default=None, help="keep the scenario and outputs here (default: a temp dir)")
     _scenario_options(demo)
-    return parser
+    demo.add_argument("--day-seconds", type=_non_negative, default=1.0,
+                      help="wall seconds per event-time day (default 1: a year in about 6 minutes; 0: no pacing)")
+    demo.add_argument("--duration", type=_non_negative, default=None,
+                      help="stop after this many seconds (default: run until Ctrl-C)")
+    demo.add_argument("--port", type=int, default=None, help="console port (default TREASURY_WEB_PORT, else 6066)")
+    demo.add_argument("--memory", action="store_true", help="no PostgreSQL: the API reads outputs kept in memory")
 
 
 def _scenario_options(parser: argparse.ArgumentParser) -> None:
@@ -99,6 +110,16 @@ def _payments(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
     if not 10 <= value <= 10_000_000:
         raise argparse.ArgumentTypeError("must be between 10 and 10,000,000")
+    return value
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= value <= 1e7:
+        raise argparse.ArgumentTypeError("must be between 0 and 10,000,000")
     return value
 
 
@@ -141,11 +162,26 @@ def _demo(args: argparse.Namespace, settings: Settings) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     scenario = workdir / "scenario.jsonl"
     lines = write_scenario(scenario, seed=args.seed, payments=args.payments)
-    print(f"generated     {lines:,} events for Inner Mongolia (150000), 12 leagues/cities -> {scenario}")
-    _replay(scenario, workdir / "out", settings, quiet=False, force_progress=True, top_reasons=40)
+    print(f"generated     {lines:,} events for Inner Mongolia (150000), 12 leagues/cities -> {scenario}", flush=True)
+    from stream.demo.live import Pace
+    from stream.demo.showcase import ShowOptions, open_store, show
+
+    def say(text: str) -> None:
+        print(text, flush=True)
+
+    options = ShowOptions(scenario=scenario, out=workdir / "out", host=settings.web_bind,
+                          port=args.port or settings.web_port or 6066, pace=Pace(day_s=args.day_seconds),
+                          duration_s=args.duration, memory=args.memory)
+    store, release = open_store(settings, args.memory, say)
+    try:
+        stats = asyncio.run(show(options, settings, store, say))
+    finally:
+        release()
+    print(summary(stats, top=40))
+    print(f"outputs       {options.out}/")
     # The command as this process was started (`.venv/bin/treasury` from ops/demo.sh), so it can be pasted.
     command = sys.argv[0] if Path(sys.argv[0]).name == "treasury" else "treasury"
-    print(f"next          {command} trace ZD2022-0001 --out {workdir / 'out'}   # a direct-fund chain as a tree")
+    print(f"next          {command} trace ZD2022-0001 --out {options.out}   # a direct-fund chain as a tree")
 
 
 def _trace(args: argparse.Namespace, settings: Settings) -> None:
@@ -173,7 +209,12 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     if not tokens.by_hash:
         print("warning: TREASURY_API_TOKENS is empty, every /api request gets 401; make one with `treasury token`")
     print(f"serving       http://{settings.web_bind}:{port}/api/ (Ctrl-C stops)")
-    asyncio.run(serve(make_app(store, tokens), settings.web_bind, port))
+    from stream.console.routes import add_console
+
+    app = make_app(store, tokens)
+    add_console(app)  # the console's pages over the same API (no balance history: treasury view shows forecasts)
+    print(f"console       http://{settings.web_bind}:{port}/console/")
+    asyncio.run(serve(app, settings.web_bind, port))
 
 
 def _backtest(args: argparse.Namespace, settings: Settings) -> None:

@@ -159,6 +159,10 @@ class Engine:
         closing = [event.payment_id] if isinstance(event, Payment | Settlement) else []
         return self._wire([*due, *emitted], raw, source, offset, closing, at)
 
+    def lane_time(self) -> datetime | None:
+        """The current lane's event time (the partition's, in the Kafka runtime)."""
+        return self._lane_now.get(self.lane())
+
     def emit(self, emitted: Sequence[DeskOut]) -> list[WireModel]:
         """Outputs of something the engine did outside an event (an operator's action), in order."""
         return self._wire(emitted, b"", "operator", 0)

@@ -225,7 +225,7 @@ do_start() {
         cluster_id="$(random_cluster_id)"
         log "formatting storage in $DATA/kraft (cluster id $cluster_id)"
         java_args
-        if ! "${JAVA_ARGS[@]}" kafka.tools.StorageTool format --cluster-id "$cluster_id" \
+        if ! "${JAVA_ARGS[@]}" kafka.tools.StorageTool format --cluster-id="$cluster_id" \
             --config "$DATA/server.properties" >"$LOG_DIR/format.out" 2>&1; then
             cat "$LOG_DIR/format.out" >&2
             die "formatting the Kafka storage failed"

@@ -9,7 +9,7 @@ from aiokafka.structs import TopicPartition
 
 from models.codec import INPUT_TYPES
 from models.errors import TreasuryError
-from stream.kafka.topics import CHAIN_ROWS, LEDGER, OUTPUTS, STEPS, Topics
+from stream.kafka.topics import CHAIN_ROWS, LEDGER, OPERATOR, OPERATOR_RESULT, OUTPUTS, STEPS, Topics
 
 
 class KafkaSetupError(TreasuryError):
@@ -17,7 +17,7 @@ class KafkaSetupError(TreasuryError):
 
 
 def all_topic_kinds() -> tuple[str, ...]:
-    return (*INPUT_TYPES, *OUTPUTS, STEPS, LEDGER, CHAIN_ROWS)
+    return (*INPUT_TYPES, *OUTPUTS, STEPS, LEDGER, CHAIN_ROWS, OPERATOR, OPERATOR_RESULT)
 
 
 async def ensure_topics(bootstrap_servers: str, topics: Topics, partitions: int, replication: int) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import faust
 from aiokafka.errors import KafkaError
+from prometheus_client import CollectorRegistry
 
 from agents.ledger import Ledger
 from agents.validation.agent import ValidationAgent
@@ -27,6 +28,7 @@ from stream.kafka.admin import committed_offsets
 from stream.kafka.align import Aligner
 from stream.kafka.codecs import StateCodecError, StateValue, dumps_step, loads_step, register
 from stream.kafka.gate import Gate
+from stream.kafka.operator import operate
 from stream.kafka.persist import persist_forever
 from stream.kafka.publish import Publisher
 from stream.kafka.tables import PartitionScoped, Pin, PinnedTable
@@ -34,12 +36,15 @@ from stream.kafka.topics import (
     CHAIN_ROWS,
     LEDGER,
     LEDGER_INPUTS,
+    OPERATOR,
+    OPERATOR_RESULT,
     OUTPUTS,
     STEPS,
     Topics,
     output_key,
     sequence_of,
 )
+from stream.metrics import EngineMetrics
 from stream.settings import Settings
 
 # A topic partition that has said nothing for this long counts as drained (no highwater yet).
@@ -81,7 +86,7 @@ class TreasuryApp:
         )
         self.pin = Pin()
         self.tables: list[PinnedTable] = []  # every state table, for send_changes()
-        self.outputs = {kind: self._topic(kind) for kind in (*OUTPUTS, STEPS, LEDGER, CHAIN_ROWS)}
+        self.outputs = {kind: self._topic(kind) for kind in (*OUTPUTS, STEPS, LEDGER, CHAIN_ROWS, OPERATOR_RESULT)}
         self.engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes,
                              alerts=AlertBook(self._pinned("alert-book")))
         self.engine.bind(self._durable_agent(), deadlines=self._pinned("deadlines"))
@@ -110,10 +115,13 @@ class TreasuryApp:
         self._unpublished: set[int] = set()
         self._stream: Any = None
         self._define_agents()
+        # The engine's metrics (stream/metrics.py) join faust's in the default registry when /metrics
+        # is served; otherwise a private registry, so several apps in one process never collide.
+        self.metrics = EngineMetrics(None if settings.web_port is not None else CollectorRegistry())
         if settings.web_port is not None:
             from faust.sensors.prometheus import setup_prometheus_sensors
 
-            # faust's own stream, table and consumer metrics at /metrics (ours join in the metrics issue).
+            # faust's own stream, table and consumer metrics at /metrics, beside the engine's.
             setup_prometheus_sensors(self.app, name_prefix="treasury")
             if settings.database_url:
                 self._mount_api()
@@ -124,10 +132,18 @@ class TreasuryApp:
         from stream.store.postgres import PostgresStore
 
         store = PostgresStore.from_settings(self.settings, self.settings.database_url or "")
+        from stream.kafka.operator import KafkaOperations
         from stream.kafka.readiness import worker_ready
 
-        add_api(self.app.web.web_app, store, self.settings.load_tokens(),  # type: ignore[attr-defined]
-                ready=[worker_ready(self.app)])
+        web_app = self.app.web.web_app  # type: ignore[attr-defined]
+        operations = KafkaOperations(self.settings, store)  # operator actions and SSE: stream/kafka/operator.py
+        web_app.on_startup.append(operations.start)
+        web_app.on_cleanup.append(operations.stop)
+        add_api(web_app, store, self.settings.load_tokens(), ready=[worker_ready(self.app)],
+                operator=operations.operator, hub=operations.hub, keepalive_s=self.settings.sse_keepalive_s)
+        from stream.console.routes import add_console
+
+        add_console(web_app, root=False)  # the console's pages; no balance history on Kafka yet
 
     def _topic(self, kind: str) -> Any:
         return self.app.topic(self.topics.name(kind), key_type=bytes, value_type=bytes,
@@ -164,7 +180,8 @@ class TreasuryApp:
         return agent
 
     def _define_agents(self) -> None:
-        ledger_in = self.app.topic(*(*self.ledger_topics, self.topics.name(STEPS)), key_type=bytes, value_type=bytes)
+        ledger_in = self.app.topic(*(*self.ledger_topics, self.topics.name(STEPS), self.topics.name(OPERATOR)),
+                                   key_type=bytes, value_type=bytes)
 
         @self.app.agent(ledger_in, name="validate")
         async def validate(stream: Any) -> None:
@@ -230,6 +247,7 @@ class TreasuryApp:
                 # it, so whatever another owner wrote meanwhile (deletions too) lands on top.
                 for tp in revoked:
                     self._assigned.pop(tp, None)
+                    self.metrics.forget_lag(tp.topic, tp.partition)  # its new owner reports it now
                 partitions = {tp.partition for tp in revoked if tp.topic in self.ledger_topics}
                 # Held events are dropped at the next assignment if the partition is not among them.
                 self.gate.close(set())
@@ -249,6 +267,14 @@ class TreasuryApp:
             if message.topic == self.topics.name(STEPS):
                 self.pin.partition = message.partition
                 await self._emit(self._step(event))
+                continue
+            if message.topic == self.topics.name(OPERATOR):  # an operator's action (stream/kafka/operator.py)
+                self.pin.partition = message.partition
+                outputs, key, answer = operate(self.engine, event.value or b"", message.partition, self._steady())
+                self.metrics.outputs(outputs)
+                await self._emit(outputs)
+                if answer:
+                    await self.outputs[OPERATOR_RESULT].send(key=key, value=answer)
                 continue
             # Held: acked again, finally, once applied. A stale copy (an offset the gate already let
             # through) is held too and never acked: its original's ack is the one that counts.
@@ -302,7 +328,11 @@ class TreasuryApp:
                 # here would tell faust about a partition it no longer tracks.
                 continue
             self.pin.partition = event.message.partition
-            await self._emit(self._handle(event, decoded))
+            started = time.perf_counter()
+            outputs = self._handle(event, decoded)
+            self.metrics.observe(decoded, outputs, time.perf_counter() - started)
+            self._observe_lag(event.message)
+            await self._emit(outputs)
             applied.append(event)
         # State and balances before acks: an offset may be committed (after a producer flush) at
         # any await from here on, and a committed event is never redelivered, so its changes must
@@ -310,6 +340,13 @@ class TreasuryApp:
         await self._send_state()
         for event in applied:
             await self._stream.ack(event)
+
+    def _observe_lag(self, message: Any) -> None:
+        """Messages of this input partition after the one just handled (its highwater, when known)."""
+        tp = self._assigned.get((message.topic, message.partition))
+        highwater = self.app.consumer.highwater(tp) if tp is not None else None
+        if highwater is not None:
+            self.metrics.set_lag(message.topic, message.partition, highwater - message.offset - 1)
 
     async def _send_state(self) -> None:
         """This batch's table changes to the changelogs (once per key), then its balances."""

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from models.base import WireModel
 from models.codec import OUTPUT_TYPES
-from models.outputs import DeadLetter
+from models.outputs import Alert, DeadLetter
 from stream.kafka import chainrows
 from stream.kafka.topics import CHAIN_ROWS, LEDGER, OUTPUTS, Topics
 from stream.settings import Settings
@@ -106,12 +106,22 @@ async def persist_forever(settings: Settings) -> None:
         await store.write_ledger(batch.balances)
         await store.write_chain_rows(batch.nodes, batch.payments)
 
+    # The alert sinks (webhook, Alertmanager) hear each alert state once per group, after it is
+    # stored; a batch redelivered after a crash may repeat some (at least once).
+    sinks = settings.alert_sinks()
+
     async def done(batch: Batch) -> None:
+        for sink in sinks:
+            for output in batch.outputs:
+                if isinstance(output, Alert):
+                    sink.offer(output)
         await _commit(consumer, batch.offsets)
 
     buffer: WriteBuffer[Batch] = WriteBuffer(write, done, max_batches=settings.persist_queue_batches,
                                              retry=RetryPolicy(max_s=settings.db_retry_max_s))
     await consumer.start()
+    for sink in sinks:
+        await sink.start()
     buffer.start()
     try:
         while True:
@@ -126,6 +136,8 @@ async def persist_forever(settings: Settings) -> None:
                 await buffer.put(decode_batch(messages, topics), len(messages))
     finally:
         await buffer.stop()
+        for sink in sinks:
+            await sink.close()
         await consumer.stop()
         await store.close()
 

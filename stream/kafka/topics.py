@@ -36,6 +36,9 @@ STEPS: Final = "indicator-step"
 LEDGER: Final = "ledger"
 # Internal: chain rows (nodes and payments) each worker writes, for chain_nodes/chain_payments.
 CHAIN_ROWS: Final = "chain-row"
+# Internal: operator commands to the owning partition, and their answers (stream/kafka/operator.py).
+OPERATOR: Final = "operator"
+OPERATOR_RESULT: Final = "operator-result"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +55,8 @@ class Topics:
         if not topic.startswith(self.prefix):
             return None
         kind = topic[len(self.prefix):]
-        return kind if kind in INPUT_TYPES or kind in OUTPUTS or kind in (STEPS, LEDGER, CHAIN_ROWS) else None
+        internal = (STEPS, LEDGER, CHAIN_ROWS, OPERATOR, OPERATOR_RESULT)
+        return kind if kind in INPUT_TYPES or kind in OUTPUTS or kind in internal else None
 
 
 def key_of(kind: str, data: Any) -> str | None:

@@ -10,9 +10,14 @@ from stream.operator.port import Actions, Command, OperatorResult
 from stream.sinks import Sink
 
 
-def apply_command(engine: Engine, command: Command) -> tuple[OperatorResult, list[WireModel]]:
-    """The result and the outputs to write (the alert state, or the decision and what follows it)."""
-    at = engine.now or NO_EVENT_TIME  # the event time the action applies at (never the wall clock)
+def apply_command(engine: Engine, command: Command, at: datetime | None = None) -> tuple[OperatorResult,
+                                                                                        list[WireModel]]:
+    """The result and the outputs to write (the alert state, or the decision and what follows it).
+
+    `at`: the event time the action applies at (the Kafka runtime passes its partition's lane
+    time); by default the engine's latest event time. Never the wall clock.
+    """
+    at = at or engine.now or NO_EVENT_TIME
     if command.on_alert:
         return _on_alert(engine, command, at)
     record = engine.validation.payments.get(command.target)

@@ -56,8 +56,11 @@ class BundledPostgres:
         self._server.cleanup()
 
 
-def start(settings: Settings) -> BundledPostgres:
-    """Start the bundled server (or join the one running on the same data directory); create `treasury`."""
+def start(settings: Settings, database: str = DATABASE, fresh: bool = False) -> BundledPostgres:
+    """Start the bundled server (or join the one running on the same data directory); create `database`.
+
+    `fresh` drops the database first (the demo starts from an empty one each run).
+    """
     with warnings.catch_warnings():  # platformdirs warns when XDG_RUNTIME_DIR is unset: noise to a user
         warnings.filterwarnings("ignore", module="platformdirs")
         try:
@@ -82,26 +85,28 @@ def start(settings: Settings) -> BundledPostgres:
             f"cannot start the bundled PostgreSQL in {pgdata}: {reason}; its log: {pgdata / 'log'}"
         ) from None
     try:
-        asyncio.run(_ensure_database(server.get_uri(), settings.db_connect_timeout_s))
+        asyncio.run(_ensure_database(server.get_uri(), settings.db_connect_timeout_s, database, fresh))
         version = (pgdata / "PG_VERSION").read_text(encoding="ascii").strip()
     except BaseException:
         server.cleanup()
         raise
-    return BundledPostgres(url=server.get_uri(DATABASE), pgdata=pgdata, version=version, _server=server)
+    return BundledPostgres(url=server.get_uri(database), pgdata=pgdata, version=version, _server=server)
 
 
-async def _ensure_database(admin_url: str, timeout_s: float) -> None:
+async def _ensure_database(admin_url: str, timeout_s: float, database: str, fresh: bool) -> None:
     import asyncpg
 
-    doing = f"creating the database {DATABASE} in the bundled server"
+    doing = f"creating the database {database} in the bundled server"
     try:
         conn = await asyncpg.connect(admin_url, timeout=timeout_s, command_timeout=60)
     except Exception as error:
         raise translate(error, doing, admin_url) from None
     try:
-        if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", DATABASE) is None:
+        if fresh:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        if await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database) is None:
             try:
-                await conn.execute(f'CREATE DATABASE "{DATABASE}"')
+                await conn.execute(f'CREATE DATABASE "{database}"')
             except Exception as error:
                 if getattr(error, "sqlstate", None) not in _DUPLICATE:
                     raise

@@ -111,6 +111,20 @@ def test_two_workers_decide_exactly_like_the_replay(cluster: Cluster, tmp_path: 
         served = Chain.model_validate_json(response.read())
     assert served == masked(reference.chains[direct])
 
+    # The engine's metrics beside faust's on the same /metrics: this worker's share of the decisions.
+    with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/metrics", timeout=30) as response:
+        exposition = response.read().decode()
+    samples = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in exposition.splitlines()
+               if line.startswith("treasury_") and " " in line}
+    accepted = samples.get('treasury_decisions_total{outcome="accepted"}', 0.0)
+    assert 0 < accepted < len(expected)  # two workers share the partitions
+    assert samples["treasury_decision_latency_seconds_count"] > 0
+    lags = {k: v for k, v in samples.items() if k.startswith("treasury_consumer_lag_messages{")}
+    assert lags and all(v >= 0 for v in lags.values())
+    assert any(k.startswith("treasury_messages_received_per_topic_total") for k in samples)  # faust's, still there
+    with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/console/", timeout=30) as response:
+        assert b"console.js" in response.read()  # the console's pages on the worker's web server
+
 
 def test_a_worker_killed_mid_stream_loses_and_duplicates_nothing(cluster: Cluster, tmp_path: Path) -> None:
     scenario = tmp_path / "scenario.jsonl"

@@ -277,6 +277,8 @@ def _check_served_chain(url: str, root: str, expected: Chain) -> None:
         assert body["chain"]["path"][-1]["indicator_id"] == expected.nodes[0].indicator_id
         csv_text = get(f"/api/chains/{root}/recipients.csv").decode("utf-8-sig")
         assert csv_text.count("\r\n") == 1 + sum(1 for p in expected.payments if p.status != "rejected")
+        with urllib.request.urlopen(f"{base}/console/", timeout=10) as response:  # the console's pages too
+            assert b"console.js" in response.read()
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -286,3 +286,9 @@ def test_the_openapi_document_matches_the_routes() -> None:
                 assert names == {part[1:-1] for part in path.split("/") if part.startswith("{")}, path
 
     run(check)
+
+
+def test_the_openapi_document_is_valid_openapi_3_1() -> None:
+    from openapi_spec_validator import validate
+
+    validate(orjson.loads(orjson.dumps(document())))  # raises on an invalid document

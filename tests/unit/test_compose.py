@@ -3,7 +3,8 @@
 No Docker engine runs in CI, so this is what keeps the compose file honest: services named in
 depends_on exist, the engine's services use only variables the code reads (and values it accepts),
 their commands parse with the real CLI, every ./ops file mounted exists, Prometheus scrapes exactly
-the workers' web ports, and the alert rules and dashboard query only metrics faust's sensor exports.
+the workers' web ports, and the alert rules and dashboard query only metrics that exist (faust's sensor,
+the engine's stream/metrics.py, and the rules' own recording rules).
 """
 
 import json
@@ -243,20 +244,30 @@ def test_prometheus_scrapes_both_workers_and_loads_the_alert_rules(services: dic
         assert rules["groups"]
 
 
-def _alert_rules() -> list[dict[str, Any]]:
+def _rules() -> list[dict[str, Any]]:
     loaded = yaml.safe_load((ROOT / "ops" / "prometheus" / "alerts.yml").read_text(encoding="utf-8"))
     return [rule for group in loaded["groups"] for rule in group["rules"]]
 
 
-def test_alert_rules_cover_worker_down_and_name_their_placeholders() -> None:
+def _alert_rules() -> list[dict[str, Any]]:
+    return [rule for rule in _rules() if "alert" in rule]
+
+
+def test_alert_rules_cover_what_the_ops_team_watches() -> None:
     rules = {rule["alert"]: rule for rule in _alert_rules()}
     assert any("up" in rule["expr"] and "== 0" in rule["expr"] for rule in rules.values())
-    placeholders = [name for name in rules if "Placeholder" in name]
-    assert {"TreasuryConsumerLagPlaceholder", "TreasuryDecisionLatencyPlaceholder"} <= set(placeholders)
+    assert {"TreasuryWorkerDown", "TreasuryConsumerLag", "TreasuryDecisionLatencyHigh", "TreasuryRejectionRateSpike",
+            "TreasuryDeadLettersGrowing", "TreasuryCriticalAlertsOpen"} <= set(rules)
     for name, rule in rules.items():
+        assert "Placeholder" not in name and "placeholder" not in rule.get("labels", {}), name
         assert set(rule) <= {"alert", "expr", "for", "labels", "annotations", "keep_firing_for"}, name
         assert rule["labels"]["severity"] in {"critical", "warning", "info"}
         assert rule["annotations"]["summary"]
+
+
+_SUFFIXES = {
+    "counter": ("_total", "_created"), "gauge": ("",), "histogram": ("_bucket", "_sum", "_count", "_created"),
+}
 
 
 def _faust_metric_names() -> set[str]:
@@ -266,10 +277,18 @@ def _faust_metric_names() -> set[str]:
 
     registry = CollectorRegistry()
     FaustMetrics.create(registry, METRIC_PREFIX)
-    suffixes = {
-        "counter": ("_total", "_created"), "gauge": ("",), "histogram": ("_bucket", "_sum", "_count", "_created"),
-    }
-    return {family.name + suffix for family in registry.collect() for suffix in suffixes[family.type]}
+    return {family.name + suffix for family in registry.collect() for suffix in _SUFFIXES[family.type]}
+
+
+def _engine_metric_names() -> set[str]:
+    """Every series name of the engine's own metrics (stream/metrics.py)."""
+    from prometheus_client import CollectorRegistry
+
+    from stream.metrics import EngineMetrics
+
+    registry = CollectorRegistry()
+    EngineMetrics(registry)
+    return {family.name + suffix for family in registry.collect() for suffix in _SUFFIXES[family.type]}
 
 
 def _dashboard() -> dict[str, Any]:
@@ -279,13 +298,26 @@ def _dashboard() -> dict[str, Any]:
 
 
 def test_rules_and_dashboard_query_only_metrics_that_exist() -> None:
-    exported = _faust_metric_names()
-    exprs = [rule["expr"] for rule in _alert_rules()]
+    engine = _engine_metric_names()
+    exported = _faust_metric_names() | engine
+    assert not (_faust_metric_names() & engine), "the engine's metric names must not collide with faust's"
+    recorded = {rule["record"] for rule in _rules() if "record" in rule}
+    exprs = [rule["expr"] for rule in _rules()]
     exprs += [target["expr"] for panel in _dashboard()["panels"] for target in panel["targets"]]
     for expr in exprs:
         for metric in re.findall(rf"\b{METRIC_PREFIX}_[a-z0-9_]+", expr):
-            assert metric in exported, f"{metric} (in {expr!r}) is not exported by faust's sensor"
+            assert metric in exported, f"{metric} (in {expr!r}) is exported by neither faust nor stream/metrics.py"
+        for metric in re.findall(rf"\b{METRIC_PREFIX}:[a-z0-9_:]+", expr):
+            assert metric in recorded, f"{metric} (in {expr!r}) is not a recording rule of alerts.yml"
         assert expr.count("(") == expr.count(")"), expr
+
+
+def test_the_dashboard_shows_every_engine_metric() -> None:
+    exprs = " ".join(target["expr"] for panel in _dashboard()["panels"] for target in panel["targets"])
+    recorded = " ".join(rule["expr"] for rule in _rules() if "record" in rule)
+    for name in _engine_metric_names():
+        family = re.sub(r"_(total|created|bucket|sum|count)$", "", name)
+        assert family in exprs or family in recorded, f"{family} is on no dashboard panel"
 
 
 def test_grafana_provisioning_matches_the_dashboard_and_prometheus(services: dict[str, dict[str, Any]]) -> None:
@@ -307,7 +339,8 @@ def test_grafana_provisioning_matches_the_dashboard_and_prometheus(services: dic
     ids = [panel["id"] for panel in dashboard["panels"]]
     assert len(ids) == len(set(ids))
     titles = {panel["title"] for panel in dashboard["panels"]}
-    assert {"Worker up", "Events in per topic", "Consumer lag per topic", "Offset commit latency"} <= titles
+    assert {"Worker up", "Decisions per second by outcome", "Decision latency", "Consumer lag per topic",
+            "Reason codes", "Alerts open by severity", "Treasury balance", "Coverage ratio"} <= titles
     for panel in dashboard["panels"]:
         assert panel["datasource"]["uid"] == source["uid"], panel["title"]
         assert panel["targets"] and all(target["expr"] for target in panel["targets"])
