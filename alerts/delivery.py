@@ -1,10 +1,11 @@
 """Delivery of alert states to an outside HTTP receiver: a bounded queue, one sender task, retries.
 
-`offer` never waits: when the queue is full the alert is dropped, counted and logged, so a slow
-or dead receiver can never hold up the stream. The sender posts in order, retrying connection
-errors, timeouts, 429 and 5xx with exponential back-off (doubling from `backoff_s`, capped at
-`backoff_max_s`) up to `max_attempts`; any other answer (a 4xx) is a permanent failure, counted.
-With the webhook and Alertmanager modules, the only I/O in `alerts/`.
+`offer` never waits: when the queue is full the alert is dropped, counted and logged (at the 1st,
+2nd, 4th, 8th... drop), so a slow or dead receiver can never hold up the stream. The sender
+posts in order, retrying connection errors, timeouts, 408, 429 and 5xx with exponential back-off
+(doubling from `backoff_s`, capped at `backoff_max_s`) up to `max_attempts`; any other answer (a
+4xx) is a permanent failure, counted. With the webhook and Alertmanager modules, the only I/O in
+`alerts/`.
 """
 
 import asyncio
@@ -20,7 +21,6 @@ from models.outputs import Alert
 
 log = logging.getLogger(__name__)
 _RETRY_STATUS: Final = frozenset({408, 429, 500, 502, 503, 504})
-_LOG_EVERY: Final = 100  # an overflow is logged at the first drop and every 100th after
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,18 +71,23 @@ class Delivery:
 
     def offer(self, alert: Alert) -> bool:
         """Queue one alert state for delivery; False (counted, logged) when the queue is full."""
+        if self.queue.full():
+            return self._drop()  # before building: a dropped state costs no encoding or signing
         return self.offer_request(self.build(alert))
 
     def offer_request(self, request: Request) -> bool:
         try:
             self.queue.put_nowait(request)
         except asyncio.QueueFull:
-            self.dropped += 1
-            if self.dropped % _LOG_EVERY == 1:
-                log.warning("%s sink queue full (%d): %d alert states dropped so far", self.name,
-                            self.limits.queue_size, self.dropped)
-            return False
+            return self._drop()
         return True
+
+    def _drop(self) -> bool:
+        self.dropped += 1
+        if self.dropped & (self.dropped - 1) == 0:  # the 1st, 2nd, 4th, 8th...: a storm logs a few lines
+            log.warning("%s sink queue full (%d): %d alert states dropped so far", self.name,
+                        self.limits.queue_size, self.dropped)
+        return False
 
     async def start(self) -> None:
         if self._task is None:

@@ -78,6 +78,8 @@ class LiveRuntime:
     store: Store | None = None
     outlets: list[AlertOutlet] = field(default_factory=list)
     queue_batches: int = 4
+    # Lines applied between two looks at the event loop (and at queued commands).
+    step_lines: int = 256
     source: str = "live"
     applied_lines: int = 0
     written_lines: int = 0  # lines whose outputs are written (the store shows them)
@@ -135,12 +137,18 @@ class LiveRuntime:
             self._commands.clear()
 
     async def _apply_lines(self, batch: list[bytes]) -> None:
-        out: list[WireModel] = []
-        for line in batch:
-            self.applied_lines += 1
-            out.extend(self.engine.handle_line(line, self.source, self.applied_lines))
-        await self._write(out)
-        self.written_lines = self.applied_lines
+        """A batch in steps of `step_lines`: after each, the loop runs (HTTP, SSE, new commands) and
+        queued commands apply, so an action waits for at most one step, never for the backlog."""
+        for start in range(0, len(batch), self.step_lines):
+            out: list[WireModel] = []
+            for line in batch[start:start + self.step_lines]:
+                self.applied_lines += 1
+                out.extend(self.engine.handle_line(line, self.source, self.applied_lines))
+            await self._write(out)
+            self.written_lines = self.applied_lines
+            await asyncio.sleep(0)  # the engine never holds the event loop for more than one step
+            if self._commands:
+                await self._apply_commands()
 
     async def _apply_commands(self) -> None:
         pending, self._commands = self._commands, []
