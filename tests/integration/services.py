@@ -13,6 +13,7 @@ they are never skipped. This module is the only place the tests read those envir
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import threading
 from dataclasses import dataclass
@@ -48,6 +49,13 @@ def kafka_bootstrap() -> str:
 def database_url() -> str:
     """The URL of the test database, e.g. ``postgresql://postgres@127.0.0.1:15432/treasury``."""
     return _ensure(POSTGRES)
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on right now (for a worker's or a server's web port)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def stop_started() -> None:

@@ -2,7 +2,6 @@
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,14 +11,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tests.integration.services import free_port
+
 pytestmark = pytest.mark.integration
 TREASURY = str(Path(sys.executable).with_name("treasury"))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_for(process: subprocess.Popen[str], text: str, seen: list[str], timeout_s: float = 180) -> None:
@@ -49,7 +44,7 @@ def _tokens(seen: list[str]) -> dict[str, str]:
 
 
 def _start(tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "TREASURY_DATA_DIR": str(tmp_path / "data"), "PYTHONUNBUFFERED": "1"}
     env.pop("DATABASE_URL", None)
     process = subprocess.Popen(

@@ -10,7 +10,6 @@ Each was shown to fail when its invariant is broken on purpose (ARCHITECTURE.md,
 """
 
 import contextlib
-import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -39,18 +38,6 @@ PAYMENTS = 3000  # per scenario: ~61,500 lines, ~3,100 payments, every rule code
 # it runs), so every fault test allows them, as flickers only (kafka_harness checks the instant).
 TRANSIENT = ("T001", "T003", "T005")
 VERBOSE = ("--loglevel", "INFO")  # faust's rebalance and recovery steps in the worker logs
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[tuple[str, str]]:
-    yield services.kafka_bootstrap(), services.database_url()
-    services.stop_started()
 
 
 @pytest.fixture(scope="module")
@@ -142,7 +129,7 @@ def test_postgres_down_for_30_s_buffers_retries_and_loses_nothing(
     outage's batches are committed unwritten.
     """
     path, reference, lines = scenario
-    port = _free_port()
+    port = services.free_port()
     cluster.produce_lines(path, 1, lines // 2)
     worker = cluster.start_worker(port, {"TREASURY_PERSIST_QUEUE_BATCHES": "2", "TREASURY_DB_BATCH_ROWS": "200",
                                          "TREASURY_DB_RETRY_MAX_S": "1"})

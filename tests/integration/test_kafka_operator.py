@@ -1,9 +1,7 @@
 """Operator actions on Kafka: a worker's API acknowledges, releases and rejects through the owning partition."""
 
 import asyncio
-import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,30 +11,10 @@ import orjson
 import pytest
 
 from tests.integration import services
-from tests.integration.kafka_harness import Cluster, fresh_database
+from tests.integration.kafka_harness import Cluster
 from tests.unit.live_helpers import CONFIG, SCENARIO, auth
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[tuple[str, str]]:
-    yield services.kafka_bootstrap(), services.database_url()
-    services.stop_started()
-
-
-@pytest.fixture
-def cluster(servers: tuple[str, str], tmp_path: Path) -> Iterator[Cluster]:
-    bootstrap, server_url = servers
-    running = Cluster(bootstrap, fresh_database(server_url), tmp_path)
-    yield running
-    running.stop()
 
 
 async def _query(cluster: Cluster, sql: str) -> list[Any]:
@@ -61,7 +39,7 @@ async def _wait_for(check: Any, timeout_s: float, what: str) -> Any:
 
 
 def test_a_workers_api_operates_through_kafka(cluster: Cluster, tmp_path: Path) -> None:
-    port = _free_port()
+    port = services.free_port()
     cluster.start_worker(port, env={"TREASURY_API_TOKENS": CONFIG, "TREASURY_OPERATOR_TIMEOUT_S": "20",
                                     "TREASURY_SSE_KEEPALIVE_S": "1"})
     scenario = tmp_path / "scenario.jsonl"

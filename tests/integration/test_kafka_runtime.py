@@ -2,9 +2,7 @@
 
 import contextlib
 import signal
-import socket
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,6 @@ from tests.integration.kafka_harness import (
     assert_no_conflicting_decisions,
     assert_one_row_per_payment,
     effective,
-    fresh_database,
     payment_ids,
     replay_in_process,
     replay_reference,
@@ -27,26 +24,6 @@ from tests.integration.kafka_harness import (
 
 pytestmark = pytest.mark.integration
 VIEWER_TOKEN = "integration-viewer-token"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def servers() -> Iterator[tuple[str, str]]:
-    yield services.kafka_bootstrap(), services.database_url()
-    services.stop_started()
-
-
-@pytest.fixture
-def cluster(servers: tuple[str, str], tmp_path: Path) -> Iterator[Cluster]:
-    bootstrap, server_url = servers
-    running = Cluster(bootstrap, fresh_database(server_url), tmp_path)
-    yield running
-    running.stop()
 
 
 def test_two_workers_decide_exactly_like_the_replay(cluster: Cluster, tmp_path: Path) -> None:
@@ -60,7 +37,7 @@ def test_two_workers_decide_exactly_like_the_replay(cluster: Cluster, tmp_path: 
             "D001", "F001", "F002", "F003", "F004"} <= codes
 
     cluster.produce(scenario)  # the whole file first: the workers then merge it back in file order
-    web_port = _free_port()
+    web_port = services.free_port()
     cluster.start_worker(web_port, {"TREASURY_API_TOKENS": f"viewer:{digest_of(VIEWER_TOKEN)}"})
     cluster.start_worker()
     cluster.wait_until(lambda: set(expected) <= set(effective(cluster.decisions())), 300, "every payment decided")

@@ -9,7 +9,6 @@ that would call out switched off and a fresh profile per run. Screenshots go to 
 import asyncio
 import os
 import shutil
-import socket
 import threading
 from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from stream.metrics import EngineMetrics
 from stream.settings import Settings
 from stream.sinks import MemorySink
 from stream.store.memory import MemoryStore
+from tests.integration.services import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 ARTIFACTS = ROOT / "test-artifacts"
@@ -62,17 +62,11 @@ class Served:
         self.call(applied())
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def served() -> Iterator[Served]:
     config = ",".join(f"{role}:{digest_of(token)}:browser-{role}" for role, token in TOKENS.items())
     store = MemoryStore()
-    port = _free_port()
+    port = free_port()
     loop = asyncio.new_event_loop()
     started = threading.Event()
     holder: dict[str, Any] = {}
