@@ -69,6 +69,10 @@ class EngineMetrics:
                             ["treasury"], registry=reg)
         self.deadletters = Counter(f"{PREFIX}_deadletters", "Dead letters, by error code", ["error_code"],
                                    registry=reg)
+        self.journal_restored_entries = Counter(
+            f"{PREFIX}_journal_restored_entries",
+            "State entries applied again from the state journal after partitions were assigned (Kafka)",
+            registry=reg)
         # alert_id -> (code, severity) of every alert now open or acknowledged, to move the gauge.
         self._live: dict[str, tuple[str, str]] = {}
         # Labelled children cached by key: `labels()` takes a lock and builds a tuple on every call,
@@ -157,6 +161,9 @@ class EngineMetrics:
 
     def set_lag(self, topic: str, partition: int, messages: int) -> None:
         self.lag.labels(topic, str(partition)).set(max(messages, 0))
+
+    def journal_restored(self, entries: int) -> None:
+        self.journal_restored_entries.inc(entries)
 
     def forget_lag(self, topic: str, partition: int) -> None:
         """A partition no longer read here: its series goes (a stale lag would add to the new owner's)."""
