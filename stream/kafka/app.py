@@ -8,12 +8,15 @@ every effect is idempotent per event id (see ARCHITECTURE.md, "Kafka runtime").
 import asyncio
 import logging
 import os
+import signal
+import sys
 import time
 from typing import Any
 from uuid import uuid4
 
 import faust
 from aiokafka.errors import KafkaError
+from mode.utils.logging import cry
 from prometheus_client import CollectorRegistry
 
 from agents.ledger import Ledger
@@ -99,7 +102,8 @@ class TreasuryApp:
                                    settings.kafka_partitions)
         # Each batch's state is journaled whole before its changelogs (stream/kafka/wal.py); the
         # input partitions whose journal tail this worker has applied since it was assigned them.
-        self.state_log = StateLog(self._topic(JOURNAL), self.tables, writer_id=uuid4().hex[:12])
+        self.state_log = StateLog(self._topic(JOURNAL), self.tables, writer_id=uuid4().hex[:12],
+                                  flush=self._flush_producer)
         self._redone: set[int] = set()
         if settings.failpoint_torn_batch is not None:
             self.state_log.failpoint = (settings.failpoint_torn_batch, self._die_torn)
@@ -218,6 +222,12 @@ class TreasuryApp:
                     await self._reread_gaps()
 
         self._define_rebalance()
+
+        @self.app.task  # type: ignore[untyped-decorator]
+        async def state_on_signal() -> None:
+            # `kill -USR1 <worker pid>`: what the worker holds and waits on, in its log (a stalled
+            # worker says why: gate closed, gaps, aligner waiting, partitions paused, tasks).
+            asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, self._log_state)
 
     def _define_rebalance(self) -> None:
         """faust's rebalance signals, each a method below (all of them change what is held)."""
@@ -355,6 +365,16 @@ class TreasuryApp:
         self.aligner.add(message.topic, message.partition, message.offset, at, (event, decoded),
                          seq=sequence_of(message.headers))
 
+    def _log_state(self) -> None:
+        consumer = self.app.consumer
+        paused = getattr(consumer, "_paused_partitions", None)
+        log.warning("state: steady=%s rebalancing=%s in_recovery=%s lock=%s gate_open=%s gaps=%s "
+                    "aligner_held=%d owned=%s redone=%s assigned=%d paused=%s",
+                    self._steady(), self.app.rebalancing, self.app.in_recovery, self._lock.locked(),
+                    self.gate.open, {k: len(v) for k, v in self.gate.ahead.items() if v}, self.aligner.count,
+                    sorted(self._owned), sorted(self._redone), len(self._assigned), paused)
+        cry(file=sys.stderr)  # then every thread's and task's stack (what mode's own SIGUSR1 does)
+
     def _steady(self) -> bool:
         """Not rebalancing nor recovering tables: only then may state change (held events wait)."""
         return not (self.app.rebalancing or self.app.in_recovery)
@@ -395,6 +415,9 @@ class TreasuryApp:
         """This batch's table changes, journaled then to the changelogs (once per key), then its balances."""
         await self.state_log.write()
         await self.publisher.send()
+
+    async def _flush_producer(self) -> None:
+        await self.app.producer.flush()
 
     async def _die_torn(self) -> None:
         """The torn-write failpoint: what was sent reaches the broker, then the process dies at once."""

@@ -35,8 +35,12 @@ _READ_TIMEOUT_S = 30.0
 class StateLog:
     """Writes the tables' changes as one atomic batch per partition; restores a journal tail."""
 
-    def __init__(self, journal: Any, tables: Sequence[PinnedTable], writer_id: str) -> None:
+    def __init__(self, journal: Any, tables: Sequence[PinnedTable], writer_id: str,
+                 flush: Callable[[], Awaitable[None]] | None = None) -> None:
         self._journal = journal  # a faust topic (raw bytes)
+        # Waits until everything sent so far is acknowledged (the producer's flush): the batch's
+        # outputs must be stored before its state is (see write).
+        self._flush = flush
         self._tables = {table.name: table for table in tables}
         if len(self._tables) != len(tables) or "" in self._tables:
             raise ValueError("every journaled table needs its own name")
@@ -56,6 +60,11 @@ class StateLog:
                 changes.setdefault(partition, []).append((table, key, encoded))
         if not changes:
             return 0
+        if self._flush is not None:
+            # The batch's outputs (decisions, alerts, allocation steps to other partitions) first:
+            # once the journal has the state, its events are redelivered as duplicates that say
+            # nothing new, so an output lost after that (a kill) would be lost for good.
+            await self._flush()
         sent: dict[int, list[Any]] = {}
         for partition, items in changes.items():
             self._batches += 1
