@@ -31,17 +31,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import math
 import os
-import secrets
 import shutil
-import signal
 import sys
-import tempfile
 import time
 from collections import Counter
-from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,7 +50,6 @@ from benchkit import (
     cpu_seconds,
     fmt,
     machine_line,
-    on_signal,
     percentile,
     summarize_profile,
 )
@@ -63,11 +57,12 @@ from kafkakit import (
     EngineResult,
     PassResult,
     Phase,
-    delete_tagged_topics,
     engine_on_produced,
     expected_decisions,
     passthrough,
     read_topic,
+    run_phases,
+    start_run,
     wait_caught_up,
     wait_decided,
 )
@@ -384,30 +379,14 @@ def main() -> None:
     parser.add_argument("--keep-files", action="store_true", help="keep the scenario, logs and raw profile")
     args = parser.parse_args()
 
-    logging.getLogger("aiokafka").setLevel(logging.ERROR)  # retries on just-created topics are expected
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, on_signal)
-    tag = f"bench{secrets.token_hex(4)}"
-    workdir = Path(tempfile.mkdtemp(prefix=f"{tag}-"))
+    tag, workdir = start_run("bench")
     print("command: " + " ".join(["python", *sys.argv]))
     print(f"machine: {machine_line()}; cores busy before the run (other processes): {100 * background_busy():.0f}%")
-    ok, code = False, 0
-    try:
-        asyncio.run(bench(args, tag, workdir))
-        ok = True
-    except KeyboardInterrupt:
-        print("interrupted: workers stopped", file=sys.stderr)
-        code = 130
-    finally:
-        PROCS.stop()
-        if not args.keep_topics:
-            with suppress(Exception):
-                n = asyncio.run(asyncio.wait_for(delete_tagged_topics(args.bootstrap, tag), 60))
-                print(f"deleted {n} topics of {tag}")
-        if ok and not args.keep_files:
-            shutil.rmtree(workdir, ignore_errors=True)
-        else:
-            print(f"files kept in {workdir}", file=sys.stderr)
+    ok, code = run_phases(bench(args, tag, workdir), args.bootstrap, tag, args.keep_topics)
+    if ok and not args.keep_files:
+        shutil.rmtree(workdir, ignore_errors=True)
+    else:
+        print(f"files kept in {workdir}", file=sys.stderr)
     sys.exit(code)
 
 

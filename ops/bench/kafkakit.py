@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import math
 import os
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
+from collections.abc import Coroutine
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +30,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.structs import TopicPartition
-from benchkit import PROCS, REPO, broker_pid, cpu_seconds, machine_busy
+from benchkit import PROCS, REPO, broker_pid, cpu_seconds, machine_busy, on_signal
 
 from models.codec import INPUT_TYPES
 from models.outputs import Decision
@@ -388,3 +392,33 @@ async def wait_caught_up(phase: Phase, workers: list[subprocess.Popen[bytes]], t
     return time.monotonic() - started
 
 
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+def start_run(prefix: str) -> tuple[str, Path]:
+    """A new random tag (topic prefix of the whole run) and its work directory; signals as Ctrl-C."""
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)  # retries on just-created topics are expected
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, on_signal)
+    tag = f"{prefix}{secrets.token_hex(4)}"
+    return tag, Path(tempfile.mkdtemp(prefix=f"{tag}-"))
+
+
+def run_phases(body: Coroutine[Any, Any, None], bootstrap: str, tag: str, keep_topics: bool) -> tuple[bool, int]:
+    """Run the benchmark; whatever happens, stop every child and delete the tag's topics.
+    Returns (finished, exit code)."""
+    ok, code = False, 0
+    try:
+        asyncio.run(body)
+        ok = True
+    except KeyboardInterrupt:
+        print("interrupted: workers stopped", file=sys.stderr)
+        code = 130
+    finally:
+        PROCS.stop()
+        if not keep_topics:
+            with suppress(Exception):
+                n = asyncio.run(asyncio.wait_for(delete_tagged_topics(bootstrap, tag), 60))
+                print(f"deleted {n} topics of {tag}")
+    return ok, code

@@ -44,15 +44,12 @@ import argparse
 import asyncio
 import csv
 import json
-import logging
 import math
 import os
-import secrets
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from contextlib import suppress
@@ -70,7 +67,6 @@ from benchkit import (
     cpu_seconds,
     fmt,
     machine_line,
-    on_signal,
     percentile,
     rss_kib,
     summarize_profile,
@@ -80,11 +76,12 @@ from kafkakit import (
     Offsets,
     PassResult,
     Phase,
-    delete_tagged_topics,
     engine_on_produced,
     expected_decisions,
     group_lag_by_partition,
     passthrough,
+    run_phases,
+    start_run,
     wait_caught_up,
 )
 
@@ -334,7 +331,7 @@ async def soak(phase: Phase, lines: list[Line], args: argparse.Namespace, workdi
     result.payments_sent = len(sent_at)
     result.payments_decided = sum(1 for p in sent_at if p in decisions.first)
     result.latencies_ms = sorted(lat for _, lat in decisions.pairs)
-    for minute in range(math.ceil(result.send_span_s / 60)):
+    for minute in range(math.ceil(result.send_span_s / 60 - 0.02)):  # 60.3 s of sending is one minute
         lo, hi = t0 + 60 * minute, t0 + 60 * (minute + 1)
         chunk = sorted(lat for at, lat in decisions.pairs if lo <= at < hi)
         result.by_minute.append({"minute": minute, "decided": len(chunk), "p50_ms": percentile(chunk, 0.5),
@@ -531,29 +528,14 @@ def main() -> None:
     parser.add_argument("--keep-topics", action="store_true")
     args = parser.parse_args()
 
-    logging.getLogger("aiokafka").setLevel(logging.ERROR)
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, on_signal)
-    tag = f"soak{secrets.token_hex(4)}"
-    workdir = Path(tempfile.mkdtemp(prefix=f"{tag}-"))
+    tag, workdir = start_run("soak")
     machine = machine_line()
     load_start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print("command: " + " ".join(["python", *sys.argv]))
     print(f"machine: {machine}; cores busy before the run (other processes): {100 * background_busy():.0f}%")
     print(f"tag {tag}; logs and files in {workdir}", flush=True)
-    code = 0
-    try:
-        asyncio.run(run(args, tag, workdir, machine, load_start))
-    except KeyboardInterrupt:
-        print("interrupted: workers stopped", file=sys.stderr)
-        code = 130
-    finally:
-        PROCS.stop()
-        if not args.keep_topics:
-            with suppress(Exception):
-                n = asyncio.run(asyncio.wait_for(delete_tagged_topics(args.bootstrap, tag), 60))
-                print(f"deleted {n} topics of {tag}")
-        (workdir / "scenario.jsonl").unlink(missing_ok=True)  # large; the seed and size remake it
+    _, code = run_phases(run(args, tag, workdir, machine, load_start), args.bootstrap, tag, args.keep_topics)
+    (workdir / "scenario.jsonl").unlink(missing_ok=True)  # large; the seed and size remake it
     sys.exit(code)
 
 
