@@ -24,8 +24,8 @@ Phases, in this order, in one run:
             --pass-repeat runs, before any worker runs): the Python + Kafka floor.
   capacity  --workers workers started on those same pre-produced topics: decisions/s and input
             messages/s at saturation (kafka_bench's engine-N); its ratio to the floor.
-  soak      a fresh set of topics; --workers workers started; the lines before the first payment
-            (reference data) sent at once and the workers left to catch up; then every later line
+  soak      a fresh set of topics; the lines before the first payment (reference data) sent at
+            once, then --workers workers started and left to catch up; then every later line
             sent at --rate lines/s for --seconds. Every --sample seconds: each worker's RSS
             (VmRSS), the group's lag (committed vs end offsets of every topic it reads), decisions
             so far, a progress line. Decision latency = the decision's broker append time − the
@@ -195,8 +195,7 @@ class Decisions:
 
 async def soak(phase: Phase, lines: list[Line], args: argparse.Namespace, workdir: Path) -> SoakResult:
     await phase.create_topics(stamped=("decision",))
-    procs = phase.start_workers(args.workers)
-    pids = [p.pid for p in procs]
+    procs: list[subprocess.Popen[bytes]] = []
     broker = broker_pid()
     first_payment = next((i for i, line in enumerate(lines) if line.kind == "payment"), len(lines))
     producer = AIOKafkaProducer(bootstrap_servers=phase.bootstrap, acks="all", linger_ms=0,
@@ -227,10 +226,14 @@ async def soak(phase: Phase, lines: list[Line], args: argparse.Namespace, workdi
 
     await producer.start()
     try:
-        # 1. the reference data at the top of the file, at once; the workers catch up on it
+        # 1. the reference data at the top of the file, at once, then the workers, which catch up on
+        # it. In this order: two workers started on empty topics with data sent right after
+        # sometimes leave one idle for minutes (BENCHMARKS.md, "Kafka runtime": a liveness problem).
         for line in lines[:first_payment]:
             await send(line)
         await producer.flush()
+        procs += phase.start_workers(args.workers)
+        pids = [p.pid for p in procs]
         caught_up = await wait_caught_up(phase, procs, args.catchup_timeout)
         result = SoakResult(args.workers, args.rate, args.seconds, first_payment, caught_up)
         print(f"  soak: {args.workers} worker(s) caught up on {first_payment:,} reference lines {caught_up:.1f} s "
