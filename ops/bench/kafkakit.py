@@ -81,9 +81,10 @@ class Phase:
             await admin.close()
         await ensure_topics(self.bootstrap, self.topics, self.partitions, 1)
 
-    def start_workers(self, n: int) -> list[subprocess.Popen[bytes]]:
+    def start_workers(self, n: int, first: int = 0) -> list[subprocess.Popen[bytes]]:
+        """Workers number `first` to `first + n - 1` (their log files' names)."""
         return [PROCS.start([sys.executable, "-m", "stream.cli", "worker"], self.env(),
-                            self.workdir / f"{self.name}-worker-{i}.log") for i in range(n)]
+                            self.workdir / f"{self.name}-worker-{i}.log") for i in range(first, first + n)]
 
     def produce(self, path: Path, timeout_s: float) -> float:
         started = time.monotonic()
