@@ -40,6 +40,7 @@ from stream.kafka.topics import LEDGER_INPUTS, STEPS, Topics
 from stream.settings import Settings
 
 LOG_APPEND = {"message.timestamp.type": "LogAppendTime"}
+COMPACT = {"cleanup.policy": "compact"}
 
 
 # --- Kafka helpers ----------------------------------------------------------------------------
@@ -80,6 +81,24 @@ class Phase:
         finally:
             await admin.close()
         await ensure_topics(self.bootstrap, self.topics, self.partitions, 1)
+
+    async def create_changelogs(self) -> list[str]:
+        """The workers' changelog topics (compacted), before any worker joins: created by faust
+        itself, they appear after the first join, and the first metadata refresh (aiokafka's
+        metadata_max_age_ms, 300 s) then makes the group rebalance (BENCHMARKS.md, "Load and soak")."""
+        from stream.kafka.app import TreasuryApp  # the tables as the workers declare them
+
+        settings = Settings(kafka_bootstrap_servers=self.bootstrap, topic_prefix=self.topics.prefix,
+                            kafka_app_id=self.app_id, kafka_partitions=self.partitions)
+        names = sorted(table.changelog_topic.get_topic_name() for table in TreasuryApp(settings).app.tables.values())
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=30_000)
+        await admin.start()
+        try:
+            with suppress(TopicAlreadyExistsError):
+                await admin.create_topics([NewTopic(name, self.partitions, 1, topic_configs=COMPACT) for name in names])
+        finally:
+            await admin.close()
+        return names
 
     def start_workers(self, n: int, first: int = 0) -> list[subprocess.Popen[bytes]]:
         """Workers number `first` to `first + n - 1` (their log files' names)."""

@@ -3,7 +3,7 @@
 Usage: TREASURY_KAFKA_DATA=/tmp/load-kafka python ops/bench/soak_bench.py --bootstrap 127.0.0.1:39092
            [--workers 1] [--rate 1000] [--seconds 600] [--partitions 4] [--seed 7] [--payments N]
            [--sample 5] [--capacity-lines 40000] [--pass-repeat 3] [--drain 120]
-           [--profile-at 120 --profile-seconds 60] [--out DIR] [--keep-topics]
+           [--profile-at 120 --profile-seconds 60] [--create-changelogs] [--out DIR] [--keep-topics]
 
 Runs against a live broker (`bash ops/kafka/broker.sh start`; TREASURY_KAFKA_DATA names its data
 directory so the broker's CPU and RSS are counted). Topics, groups, workers and their shutdown are
@@ -232,6 +232,9 @@ async def soak(phase: Phase, lines: list[Line], args: argparse.Namespace, workdi
         for line in lines[:first_payment]:
             await send(line)
         await producer.flush()
+        if args.create_changelogs:
+            created = await phase.create_changelogs()
+            print(f"  soak: {len(created)} changelog topics created before the workers", flush=True)
         # One worker first, the others once it has caught up (a scale-out): two workers started
         # together have left one input partition uncommitted for minutes in this driver's runs.
         started = time.monotonic()
@@ -535,6 +538,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=900.0, help="bound of the capacity phase's waits")
     parser.add_argument("--profile-at", type=float, default=None, help="start py-spy this many seconds into the soak")
     parser.add_argument("--profile-seconds", type=int, default=60)
+    parser.add_argument("--create-changelogs", action="store_true",
+                        help="create the workers' changelog topics before they start (no rebalance at 300 s)")
     parser.add_argument("--out", type=Path, default=None, help="where the result files go (default: the work dir)")
     parser.add_argument("--keep-topics", action="store_true")
     args = parser.parse_args()
