@@ -1,5 +1,6 @@
 """Topic set-up against the broker (aiokafka admin client): faust only creates its own topics."""
 
+from collections.abc import Sequence
 from contextlib import suppress
 from typing import Any
 
@@ -17,6 +18,10 @@ JOURNAL_CONFIG = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.b
                   "segment.bytes": str(64 << 20), "max.message.bytes": str(8 << 20)}
 
 
+# What faust gives the changelog topics it creates (a table's changelog keeps each key's last value).
+CHANGELOG_CONFIG = {"cleanup.policy": "compact"}
+
+
 class KafkaSetupError(TreasuryError):
     """Topics could not be created or inspected."""
 
@@ -25,8 +30,16 @@ def all_topic_kinds() -> tuple[str, ...]:
     return (*INPUT_TYPES, *OUTPUTS, STEPS, LEDGER, CHAIN_ROWS, OPERATOR, OPERATOR_RESULT, JOURNAL)
 
 
-async def ensure_topics(bootstrap_servers: str, topics: Topics, partitions: int, replication: int) -> list[str]:
-    """Create every topic of the contract that does not exist yet (faust only makes its own)."""
+async def ensure_topics(bootstrap_servers: str, topics: Topics, partitions: int, replication: int,
+                        changelogs: Sequence[str] = ()) -> list[str]:
+    """Create every topic of the contract that does not exist yet, and the workers' changelogs.
+
+    faust would create the changelog topics itself, but after the worker joined its group: the
+    consumer's next metadata refresh (5 min later) then sees new subscribed topics, the group
+    rebalances, and the in-memory tables are recovered again from scratch (minutes of nothing
+    decided, found by the soak benchmark). Created here, before the worker starts, they exist
+    from the first join.
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=30_000)
     try:
         await admin.start()
@@ -34,14 +47,15 @@ async def ensure_topics(bootstrap_servers: str, topics: Topics, partitions: int,
         raise KafkaSetupError(f"cannot reach Kafka at {bootstrap_servers}: {error}") from None
     try:
         existing = set(await admin.list_topics())
-        wanted = [topics.name(kind) for kind in all_topic_kinds()]
-        missing = [name for name in wanted if name not in existing]
+        configs: dict[str, dict[str, str]] = {topics.name(kind): {} for kind in all_topic_kinds()}
+        configs[topics.name(JOURNAL)] = JOURNAL_CONFIG
+        configs.update({name: CHANGELOG_CONFIG for name in changelogs})
+        missing = [name for name in configs if name not in existing]
         if missing:
             with suppress(TopicAlreadyExistsError):  # another worker created it first
                 await admin.create_topics(
                     [NewTopic(name, num_partitions=partitions, replication_factor=replication,
-                              topic_configs=JOURNAL_CONFIG if name == topics.name(JOURNAL) else {})
-                     for name in missing]
+                              topic_configs=configs[name]) for name in missing]
                 )
         return missing
     finally:

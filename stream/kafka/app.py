@@ -141,6 +141,10 @@ class TreasuryApp:
             if settings.database_url:
                 self._mount_api()
 
+    def changelog_topics(self) -> list[str]:
+        """The changelog topic of every state table (as faust names them), to create up front."""
+        return [table.changelog_topic_name for table in self.app.tables.values()]
+
     def _mount_api(self) -> None:
         """The HTTP API (stream/api/) on the worker's own web server, reading PostgreSQL."""
         from stream.api.server import add_api

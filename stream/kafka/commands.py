@@ -19,15 +19,15 @@ def run_worker(settings: Settings, loglevel: str = "WARNING") -> None:
     from stream.kafka.app import create_app
 
     topics = Topics(settings.topic_prefix)
+    treasury = create_app(settings)  # nothing connects yet; it names the changelog topics
     created = asyncio.run(ensure_topics(settings.kafka_bootstrap_servers, topics, settings.kafka_partitions,
-                                        settings.kafka_replication))
+                                        settings.kafka_replication, changelogs=treasury.changelog_topics()))
     if created:
         print(f"created topics {', '.join(created)}")
     if settings.database_url:
         from stream.store.wiring import run_migrations
 
         print(asyncio.run(run_migrations(settings)))
-    treasury = create_app(settings)
     quiet_worker(Worker(treasury.app, loglevel=loglevel, quiet=True)).execute_from_commandline()
 
 
