@@ -31,12 +31,14 @@ from tests.integration.kafka_harness import (
 
 pytestmark = pytest.mark.integration
 PAYMENTS = 3000  # per scenario: ~61,500 lines, ~3,100 payments, every rule code
-# After a partition moves (a worker killed, the broker restarted) a few dozen T005 alerts the replay
-# never raises open and resolve at one instant (their settlement came days before the deadline):
-# an open finding, recorded in ARCHITECTURE.md ("Fault suite"); the final states are the replay's.
-# CI saw one or two such flickers with a single worker too (the file's second half produced while
-# it runs), so every fault test allows them, as flickers only (kafka_harness checks the instant).
-TRANSIENT = ("T001", "T003", "T005")
+# Extras allowed besides the replay's alerts: T001/T003 a partition raised ahead of a late
+# allocation step from another partition and then resolved (ARCHITECTURE.md, "Lanes"). The
+# workers merge each partition's topics by the producer's partition sequence numbers, so with a
+# single worker (broker restart, database outage, poison) no T005 appears that the replay does not
+# raise. Only where a worker is SIGKILLed (its partitions' tables may be torn, an open finding in
+# ARCHITECTURE.md) one-instant T005 flickers are still allowed (kafka_harness checks the instant).
+TRANSIENT = ("T001", "T003")
+AFTER_A_KILL = ("T001", "T003", "T005")
 VERBOSE = ("--loglevel", "INFO")  # faust's rebalance and recovery steps in the worker logs
 
 
@@ -94,7 +96,7 @@ def test_a_worker_killed_its_partitions_move_to_the_survivor(
     victim.wait(timeout=30)
     cluster.produce_lines(path, lines // 2 + 1, lines)
     # 5 min: the session timeout (60 s) and the rest of the stream, with room; a stall fails sooner.
-    assert_recovered(cluster, reference, transient=TRANSIENT, timeout_s=300)
+    assert_recovered(cluster, reference, transient=AFTER_A_KILL, timeout_s=300)
     assert cluster.workers[1].poll() is None, "the survivor must still run"
 
 
@@ -116,10 +118,6 @@ def test_the_broker_stopped_and_restarted_mid_stream(cluster: Cluster, scenario:
     assert worker.poll() is None, "the worker must survive the broker's restart"
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "open finding (ARCHITECTURE.md, 'Faults and hostile input', T005 flicker): in 1 of 3 clean-clone CI runs "
-    "about 90 T005 alerts the replay never raises appeared while the worker ran on, one of them still open at "
-    "the end; decisions, ledgers and rows were exact. Remove the mark once T005 on Kafka matches the replay"))
 def test_postgres_down_for_30_s_buffers_retries_and_loses_nothing(
     cluster: Cluster, scenario: tuple[Path, Reference, int]
 ) -> None:
