@@ -22,6 +22,7 @@ import asyncpg
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.structs import TopicPartition
 
 from models.codec import decode_line
 from models.errors import InvalidInput
@@ -174,15 +175,25 @@ class Cluster:
         return [orjson.loads(value) for value in self.read_topic("decision")]
 
     def read_topic(self, kind: str) -> list[bytes]:
-        """Every message value on one of this cluster's topics so far."""
+        """Every message value on one of this cluster's topics so far (up to its end offsets when
+        asked: a first fetch slower than a poll's timeout must not look like an empty topic)."""
         async def read() -> list[bytes]:
-            consumer = AIOKafkaConsumer(f"{self.name}.{kind}", bootstrap_servers=self.bootstrap,
-                                        auto_offset_reset="earliest", enable_auto_commit=False)
+            topic = f"{self.name}.{kind}"
+            consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
             await consumer.start()
             found: list[bytes] = []
             try:
-                while batch := await consumer.getmany(timeout_ms=1500, max_records=50_000):
-                    found.extend(m.value for messages in batch.values() for m in messages)
+                await consumer.topics()  # metadata, for the topic's partitions
+                tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+                consumer.assign(tps)
+                await consumer.seek_to_beginning(*tps)
+                end = await consumer.end_offsets(tps)
+                deadline = time.monotonic() + 300
+                while any(await consumer.position(tp) < end[tp] for tp in tps):
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{topic} not read to its end within 300 s")
+                    batch = await consumer.getmany(timeout_ms=1500, max_records=50_000)
+                    found.extend(m.value for tp in tps for m in batch.get(tp, ()) if m.offset < end[tp])
             finally:
                 await consumer.stop()
             return found
