@@ -185,6 +185,8 @@ class Cluster:
             try:
                 await consumer.topics()  # metadata, for the topic's partitions
                 tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+                if not tps:
+                    return found  # not created yet: nothing on it
                 consumer.assign(tps)
                 await consumer.seek_to_beginning(*tps)
                 end = await consumer.end_offsets(tps)
