@@ -104,7 +104,9 @@ def test_the_broker_stopped_and_restarted_mid_stream(cluster: Cluster, scenario:
     """The broker goes away for 10 s while a worker is deciding, and comes back on its old data.
 
     Broken on purpose: as above (redelivered payments judged again) -> red: two different decisions
-    for one payment after the restart's redelivery.
+    for one payment after the restart's redelivery. And the partition sequence ignored (app.py
+    `_hold` passing pseq=0: the old drained heuristic merges the topics, the second half still being
+    produced) -> red: 247 T005 alerts the replay does not have.
     """
     path, reference, lines = scenario
     cluster.produce_lines(path, 1, lines // 2)
