@@ -179,19 +179,25 @@ class Cluster:
         asked: a first fetch slower than a poll's timeout must not look like an empty topic)."""
         async def read() -> list[bytes]:
             topic = f"{self.name}.{kind}"
+            admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=60_000)
+            await admin.start()
+            try:
+                described = await admin.describe_topics([topic])
+            finally:
+                await admin.close()
+            tps = [TopicPartition(topic, p["partition"]) for d in described if d["error_code"] == 0
+                   for p in d["partitions"]]
+            found: list[bytes] = []
+            if not tps:
+                return found  # not created yet: nothing on it
             consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
             await consumer.start()
-            found: list[bytes] = []
             try:
-                await consumer.topics()  # metadata, for the topic's partitions
-                tps = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-                if not tps:
-                    return found  # not created yet: nothing on it
                 consumer.assign(tps)
                 await consumer.seek_to_beginning(*tps)
                 end = await consumer.end_offsets(tps)
                 deadline = time.monotonic() + 300
-                while any(await consumer.position(tp) < end[tp] for tp in tps):
+                while [tp for tp in tps if await consumer.position(tp) < end[tp]]:
                     if time.monotonic() > deadline:
                         raise TimeoutError(f"{topic} not read to its end within 300 s")
                     batch = await consumer.getmany(timeout_ms=1500, max_records=50_000)
