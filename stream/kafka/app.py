@@ -209,7 +209,10 @@ class TreasuryApp:
             # Nothing new may arrive for a while: release what has become safe meanwhile.
             if self._stream is not None and (self.aligner.count or self._unpublished) and self._steady():
                 async with self._lock:
-                    await self._process(self._release())
+                    # Steady again under the lock: a rebalance may have begun while this waited
+                    # for it (the tables are then not recovered: nothing may be learned or applied).
+                    if self._steady():
+                        await self._process(self._release())
 
         @self.app.timer(interval=1.0)  # type: ignore[untyped-decorator]
         async def reread_gaps() -> None:
@@ -329,7 +332,9 @@ class TreasuryApp:
                          seq=sequence_of(message.headers), pseq=pseq_of(message.headers))
 
     def _release(self) -> list[tuple[Any, InputEvent | InvalidInput]]:
-        """What the aligner lets go now; call only when steady (the tables recovered)."""
+        """What the aligner lets go now: nothing unless steady (the tables recovered)."""
+        if not self._steady():
+            return []
         if self._unlearned:
             partitions, self._unlearned = self._unlearned, set()
             for partition in sorted(partitions):
