@@ -73,6 +73,10 @@ class EngineMetrics:
         self.gaps_skipped = Counter(f"{PREFIX}_align_gaps_skipped",
                                     "Partition sequence numbers given up on by the Kafka aligner, by reason",
                                     ["reason"], registry=reg)
+        self.journal_restored_entries = Counter(
+            f"{PREFIX}_journal_restored_entries",
+            "State entries applied again from the state journal after partitions were assigned (Kafka)",
+            registry=reg)
         # alert_id -> (code, severity) of every alert now open or acknowledged, to move the gauge.
         self._live: dict[str, tuple[str, str]] = {}
         # Labelled children cached by key: `labels()` takes a lock and builds a tuple on every call,
@@ -161,6 +165,9 @@ class EngineMetrics:
 
     def set_lag(self, topic: str, partition: int, messages: int) -> None:
         self.lag.labels(topic, str(partition)).set(max(messages, 0))
+
+    def journal_restored(self, entries: int) -> None:
+        self.journal_restored_entries.inc(entries)
 
     def forget_lag(self, topic: str, partition: int) -> None:
         """A partition no longer read here: its series goes (a stale lag would add to the new owner's)."""

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     web_port: Annotated[int, Field(ge=1, le=65535)] | None = None
     # Address the web server listens on: loopback unless a container needs it reachable.
     web_bind: str = "127.0.0.1"
+    # Failpoint for the fault suite only (never set it in production): from its N-th state batch
+    # on, the worker kills itself (exit 137, as a SIGKILL) in the first batch that reserved for a
+    # payment, after the journal has the batch and only the accounts' changelog messages are
+    # flushed, not the payment records' (a torn write: a reservation without its payment).
+    failpoint_torn_batch: Annotated[int, Field(ge=1)] | None = None
 
     # API bearer tokens as `role:sha256hex` entries, comma-separated (`treasury token ROLE` makes
     # one); roles: operator, supervisor, viewer. Empty: every API request is refused with 401.

@@ -9,7 +9,12 @@ from aiokafka.structs import TopicPartition
 
 from models.codec import INPUT_TYPES
 from models.errors import TreasuryError
-from stream.kafka.topics import CHAIN_ROWS, LEDGER, OPERATOR, OPERATOR_RESULT, OUTPUTS, STEPS, Topics
+from stream.kafka.topics import CHAIN_ROWS, JOURNAL, LEDGER, OPERATOR, OPERATOR_RESULT, OUTPUTS, STEPS, Topics
+
+# The state journal is read only at its tail (the last batches), but that tail must survive any
+# outage: deleted by size, never by age; 64 MiB segments keep the kept size near the limit.
+JOURNAL_CONFIG = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": str(1 << 30),
+                  "segment.bytes": str(64 << 20), "max.message.bytes": str(8 << 20)}
 
 
 class KafkaSetupError(TreasuryError):
@@ -17,7 +22,7 @@ class KafkaSetupError(TreasuryError):
 
 
 def all_topic_kinds() -> tuple[str, ...]:
-    return (*INPUT_TYPES, *OUTPUTS, STEPS, LEDGER, CHAIN_ROWS, OPERATOR, OPERATOR_RESULT)
+    return (*INPUT_TYPES, *OUTPUTS, STEPS, LEDGER, CHAIN_ROWS, OPERATOR, OPERATOR_RESULT, JOURNAL)
 
 
 async def ensure_topics(bootstrap_servers: str, topics: Topics, partitions: int, replication: int) -> list[str]:
@@ -34,7 +39,9 @@ async def ensure_topics(bootstrap_servers: str, topics: Topics, partitions: int,
         if missing:
             with suppress(TopicAlreadyExistsError):  # another worker created it first
                 await admin.create_topics(
-                    [NewTopic(name, num_partitions=partitions, replication_factor=replication) for name in missing]
+                    [NewTopic(name, num_partitions=partitions, replication_factor=replication,
+                              topic_configs=JOURNAL_CONFIG if name == topics.name(JOURNAL) else {})
+                     for name in missing]
                 )
         return missing
     finally:

@@ -7,8 +7,10 @@ every effect is idempotent per event id (see ARCHITECTURE.md, "Kafka runtime").
 
 import asyncio
 import logging
+import os
 import time
 from typing import Any
+from uuid import uuid4
 
 import faust
 from aiokafka.errors import KafkaError
@@ -28,12 +30,14 @@ from stream.kafka.admin import committed_offsets
 from stream.kafka.align import Aligner
 from stream.kafka.codecs import StateCodecError, StateValue, dumps_step, loads_step, register
 from stream.kafka.gate import Gate
+from stream.kafka.journal import JournalError
 from stream.kafka.operator import operate
 from stream.kafka.persist import persist_forever
 from stream.kafka.publish import Publisher
 from stream.kafka.tables import PartitionScoped, Pin, PinnedTable
 from stream.kafka.topics import (
     CHAIN_ROWS,
+    JOURNAL,
     LEDGER,
     LEDGER_INPUTS,
     OPERATOR,
@@ -45,6 +49,7 @@ from stream.kafka.topics import (
     pseq_of,
     sequence_of,
 )
+from stream.kafka.wal import StateLog, read_tails_retrying
 from stream.metrics import EngineMetrics
 from stream.settings import Settings
 
@@ -89,7 +94,7 @@ class TreasuryApp:
             web_host="127.0.0.1",
         )
         self.pin = Pin()
-        self.tables: list[PinnedTable] = []  # every state table, for send_changes()
+        self.tables: list[PinnedTable] = []  # every state table: each batch's changes are journaled
         self.outputs = {kind: self._topic(kind) for kind in (*OUTPUTS, STEPS, LEDGER, CHAIN_ROWS, OPERATOR_RESULT)}
         self.engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes,
                              alerts=AlertBook(self._pinned("alert-book")))
@@ -100,6 +105,12 @@ class TreasuryApp:
         self.sequences = self._pinned("sequences")
         self.publisher = Publisher(self.outputs, self.accounts, self.payments, self.engine.validation.state,
                                    settings.kafka_partitions)
+        # Each batch's state is journaled whole before its changelogs (stream/kafka/wal.py); the
+        # input partitions whose journal tail this worker has applied since it was assigned them.
+        self.state_log = StateLog(self._topic(JOURNAL), self.tables, writer_id=uuid4().hex[:12])
+        self._redone: set[int] = set()
+        if settings.failpoint_torn_batch is not None:
+            self.state_log.failpoint = (settings.failpoint_torn_batch, self._die_torn)
         # Each partition is a lane of event time: it owns its indicators' deadlines (tracing watch).
         self.engine.lane = lambda: str(self.pin.partition)
         self._steps: list[Step] = []
@@ -165,7 +176,7 @@ class TreasuryApp:
         return self.app.Table(name, key_type=str, value_type=StateValue, partitions=self.settings.kafka_partitions)
 
     def _pinned(self, name: str, track_changed: bool = False) -> PinnedTable:
-        table = PinnedTable(self._table(name), self.pin, track_changed=track_changed)
+        table = PinnedTable(self._table(name), self.pin, track_changed=track_changed, name=name)
         self.tables.append(table)
         return table
 
@@ -220,57 +231,83 @@ class TreasuryApp:
                 async with self._lock:
                     await self._reread_gaps()
 
+        self._define_rebalance()
+
+    def _define_rebalance(self) -> None:
+        """faust's rebalance signals, each a method below (all of them change what is held)."""
+
         @self.app.on_partitions_assigned.connect  # type: ignore[arg-type]
         async def on_assigned(app: Any, assigned: set[Any], **kwargs: Any) -> None:
-            self._assigned = {tp: tp for tp in assigned}
-            # Not under the lock, and bounded: the group coordinator is busy rebalancing right now.
-            try:
-                starts = await asyncio.wait_for(
-                    committed_offsets(self.settings.kafka_bootstrap_servers, self.settings.kafka_app_id,
-                                      {tp for tp in assigned if tp.topic in self.ledger_topics}),
-                    _START_OFFSETS_TIMEOUT_S,
-                )
-            except (TimeoutError, KafkaError) as error:
-                log.warning("committed offsets unknown after an assignment (%r)", error)
-                starts = {}  # unknown: each partition waits for a fetch answer instead (see _drained)
-            async with self._lock:
-                self._start_offsets = starts
-                self.engine.tracing.reload()  # recovered deadlines: rebuild their order when next asked
-                owned = {tp.partition for tp in assigned if tp.topic in self.ledger_topics}
-                # Held events of partitions this worker keeps stay held (faust may not read them
-                # again); those of partitions given away go (their new owner reads them again).
-                gone = self._owned - owned
-                self.aligner.drop(gone)
-                # Where each partition's numbering stands is read again once the tables are
-                # recovered (a kept partition's too: it comes out the same).
-                self.aligner.unlearn(owned)
-                self._unlearned = set(owned)
-                self.gate.close({(topic, p) for topic in self.ledger_topics for p in gone})
-                gained = {(tp.topic, tp.partition): offset for tp, offset in starts.items()
-                          if tp.partition not in self._owned}
-                passed, _stale = self.gate.reopen(gained)
-                for event in passed:
-                    self._hold(event)
-                self._owned = owned
-                self._unpublished |= owned
+            await self._on_assigned(assigned)
 
         @self.app.on_partitions_revoked.connect  # type: ignore[arg-type]
         async def on_revoked(app: Any, revoked: set[Any], **kwargs: Any) -> None:
+            await self._on_revoked(revoked)
+
+        @self.app.on_rebalance_complete.connect  # type: ignore[arg-type]
+        async def on_rebalance_complete(app: Any, **kwargs: Any) -> None:
+            # faust sends this once the changelogs are recovered and before the inputs resume.
             async with self._lock:
-                # Everything written so far must be in the changelog before recovery reads it back,
-                # or recovery would put older values over newer ones.
-                await self.app.producer.flush()
-                # Held events are redelivered from the last commit to whoever owns them next. The
-                # tables keep their data: faust replays each changelog from where this worker left
-                # it, so whatever another owner wrote meanwhile (deletions too) lands on top.
-                for tp in revoked:
-                    self._assigned.pop(tp, None)
-                    self.metrics.forget_lag(tp.topic, tp.partition)  # its new owner reports it now
-                partitions = {tp.partition for tp in revoked if tp.topic in self.ledger_topics}
-                # Held events are dropped at the next assignment if the partition is not among them.
-                self.gate.close(set())
-                self._unpublished -= partitions
-                self._quiet_since.clear()
+                try:
+                    await self._redo()
+                except JournalError as error:
+                    log.error("journal tails not applied yet (tried again before the next batch): %s", error)
+
+    async def _on_assigned(self, assigned: set[Any]) -> None:
+        """New assignment: where reading starts, and what held events stay held."""
+        self._assigned = {tp: tp for tp in assigned}
+        # Not under the lock, and bounded: the group coordinator is busy rebalancing right now.
+        try:
+            starts = await asyncio.wait_for(
+                committed_offsets(self.settings.kafka_bootstrap_servers, self.settings.kafka_app_id,
+                                  {tp for tp in assigned if tp.topic in self.ledger_topics}),
+                _START_OFFSETS_TIMEOUT_S,
+            )
+        except (TimeoutError, KafkaError) as error:
+            log.warning("committed offsets unknown after an assignment (%r)", error)
+            starts = {}  # unknown: each partition waits for a fetch answer instead (see _drained)
+        async with self._lock:
+            self._start_offsets = starts
+            self.engine.tracing.reload()  # recovered deadlines: rebuild their order when next asked
+            owned = {tp.partition for tp in assigned if tp.topic in self.ledger_topics}
+            # Held events of partitions this worker keeps stay held (faust may not read them
+            # again); those of partitions given away go (their new owner reads them again).
+            gone = self._owned - owned
+            self.aligner.drop(gone)
+            # Where each partition's numbering stands is read again once the tables are recovered
+            # and its journal tail applied (a kept partition's too: it comes out the same).
+            self.aligner.unlearn(owned)
+            self._unlearned = set(owned)
+            self.gate.close({(topic, p) for topic in self.ledger_topics for p in gone})
+            gained = {(tp.topic, tp.partition): offset for tp, offset in starts.items()
+                      if tp.partition not in self._owned}
+            passed, _stale = self.gate.reopen(gained)
+            for event in passed:
+                self._hold(event)
+            self._owned = owned
+            self._unpublished |= owned
+
+    async def _on_revoked(self, revoked: set[Any]) -> None:
+        """Partitions taken away: their state flushed, their journal tail to be applied again."""
+        async with self._lock:
+            # Everything written so far must be in the changelog before recovery reads it back,
+            # or recovery would put older values over newer ones.
+            await self.state_log.write()
+            await self.app.producer.flush()
+            # Held events are redelivered from the last commit to whoever owns them next. The
+            # tables keep their data: faust replays each changelog from where this worker left
+            # it, so whatever another owner wrote meanwhile (deletions too) lands on top.
+            for tp in revoked:
+                self._assigned.pop(tp, None)
+                self.metrics.forget_lag(tp.topic, tp.partition)  # its new owner reports it now
+            partitions = {tp.partition for tp in revoked if tp.topic in self.ledger_topics}
+            # Held events are dropped at the next assignment if the partition is not among them.
+            self.gate.close(set())
+            self._unpublished -= partitions
+            self._quiet_since.clear()
+            # Whoever owns them next (this worker too) applies their journal tail again first.
+            self._redone -= partitions
+            self.state_log.forget(partitions)
 
     def _define_persist(self) -> None:
         """Postgres is fed by its own consumer (stream/kafka/persist.py); faust cancels it on stop."""
@@ -280,6 +317,8 @@ class TreasuryApp:
             await persist_forever(self.settings)
 
     async def _take(self, events: list[Any]) -> None:
+        if self._steady():
+            await self._redo()
         for event in events:
             message = event.message
             if message.topic == self.topics.name(STEPS):
@@ -335,9 +374,11 @@ class TreasuryApp:
         """What the aligner lets go now: nothing unless steady (the tables recovered)."""
         if not self._steady():
             return []
-        if self._unlearned:
-            partitions, self._unlearned = self._unlearned, set()
-            for partition in sorted(partitions):
+        # Only once a partition's journal tail is applied (_redo): the table is whole then.
+        ready = self._unlearned & self._redone
+        if ready:
+            self._unlearned -= ready
+            for partition in sorted(ready):
                 self.aligner.learn(partition, int(self.sequences.get(str(partition)) or 0))
         # Events of partitions not owned (read before a rebalance): their owner reads them again.
         stray = set(self.aligner.lanes) - self._owned
@@ -356,6 +397,7 @@ class TreasuryApp:
         return not (self.app.rebalancing or self.app.in_recovery)
 
     async def _process(self, released: list[tuple[Any, InputEvent | InvalidInput]]) -> None:
+        await self._redo()
         if self._unpublished:
             partitions, self._unpublished = self._unpublished, set()
             self.publisher.touch_partitions(partitions)
@@ -395,10 +437,35 @@ class TreasuryApp:
             self.metrics.set_lag(message.topic, message.partition, highwater - message.offset - 1)
 
     async def _send_state(self) -> None:
-        """This batch's table changes to the changelogs (once per key), then its balances."""
-        for table in self.tables:
-            table.send_changes()
+        """This batch's table changes, journaled then to the changelogs (once per key), then its balances."""
+        await self.state_log.write()
         await self.publisher.send()
+
+    async def _die_torn(self) -> None:
+        """The torn-write failpoint: what was sent reaches the broker, then the process dies at once."""
+        await self.app.producer.flush()
+        log.error("failpoint_torn_batch: killing this worker in the middle of a batch's changelog messages")
+        os._exit(137)
+
+    async def _redo(self) -> None:
+        """Apply the journal tail of each input partition assigned since the last time (see wal.py).
+
+        A worker killed while a batch's changelog messages went out left some of them written and
+        some not; the journal has the whole batch, so the state is made whole before anything else
+        of the partition is applied. JournalError when the journal cannot be read.
+        """
+        assigned = {tp.partition for tp in self.app.consumer.assignment() if tp.topic in self.ledger_topics}
+        missing = assigned - self._redone
+        if not missing:
+            return
+        tails = await read_tails_retrying(self.settings.kafka_bootstrap_servers, self.topics.name(JOURNAL), missing)
+        restored = sum(self.state_log.restore(partition, entries) for partition, entries in tails.items())
+        self._redone |= missing
+        if restored:
+            log.info("applied %d journaled state entries again for partitions %s", restored, sorted(missing))
+            self.engine.tracing.reload()  # deadlines may have come back: rebuild their order
+            await self.state_log.write()  # this owner's own journal batch, then the changelogs
+        self.metrics.journal_restored(restored)
 
     def _drained(self, topic: str, partition: int) -> bool:
         """Nothing more to read on this topic partition right now (so nothing earlier can come)."""

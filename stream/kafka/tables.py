@@ -5,9 +5,10 @@ aligner are processed later than they were received, so the worker pins the part
 event it is applying instead; recovery then restores each key to the partition that owns it.
 
 Writes reach the changelog once per batch, not once per write: a key written twenty times in a
-batch (an indicator's account, paid twenty times) is sent once, with its last value, when the
-worker calls `send_changes()`. The worker does so before it acks the batch's events, so what a
-commit covers is in the changelog, as with a write per change.
+batch (an indicator's account, paid twenty times) is sent once, with its last value. The worker
+takes the batch's changes (`take_changes()`), journals them whole (stream/kafka/wal.py), then
+sends each (`send_change()`), all before it acks the batch's events, so what a commit covers is in
+the changelog, as with a write per change.
 """
 
 from collections.abc import Iterator, MutableMapping
@@ -31,14 +32,15 @@ class PinnedTable(MutableMapping[str, Any]):
     never grow a set of every key they ever wrote.
     """
 
-    __slots__ = ("_dirty", "_pin", "_table", "_track", "_unsent")
+    __slots__ = ("_dirty", "_pin", "_table", "_track", "_unsent", "name")
 
-    def __init__(self, table: Any, pin: Pin, *, track_changed: bool = False) -> None:
+    def __init__(self, table: Any, pin: Pin, *, track_changed: bool = False, name: str = "") -> None:
+        self.name = name  # how the journal names it (stream/kafka/journal.py)
         self._table = table
         self._pin = pin
         self._track = track_changed
         self._dirty: set[str] = set()
-        self._unsent: dict[str, int] = {}  # key -> changelog partition, written since send_changes()
+        self._unsent: dict[str, int] = {}  # key -> changelog partition, written since take_changes()
 
     def touch(self, key: str) -> None:
         """Count a key as changed even if it was not (a new owner re-publishes the balances it holds)."""
@@ -49,13 +51,27 @@ class PinnedTable(MutableMapping[str, Any]):
         dirty, self._dirty = self._dirty, set()
         return dirty
 
-    def send_changes(self) -> int:
-        """Send each key written since the last call to the changelog once, as it is now."""
+    def take_changes(self) -> list[tuple[int, str, Any]]:
+        """(changelog partition, key, value now) of each key written since the last call; None: deleted."""
         unsent, self._unsent = self._unsent, {}
         data = self._data
-        for key, partition in unsent.items():
-            self._table.send_changelog(partition, key, data.get(key))  # None: deleted (a tombstone)
-        return len(unsent)
+        return [(partition, key, data.get(key)) for key, partition in unsent.items()]
+
+    def send_change(self, partition: int, key: str, encoded: bytes | None) -> Any:
+        """One key's value to its changelog, encoded already (the journal encoded it); the delivery."""
+        if encoded is None:
+            return self._table.send_changelog(partition, key, None)  # a tombstone, as faust writes one
+        return self._table.send_changelog(partition, key, encoded, value_serializer="raw")
+
+    def restore(self, partition: int, key: str, value: Any) -> None:
+        """A value from the journal (a batch the changelog may lack): kept, and to be sent again."""
+        if value is None:
+            self._data.pop(key, None)
+        else:
+            self._data[key] = value
+            if self._track:
+                self._dirty.add(key)
+        self._unsent[key] = partition
 
     @property
     def _data(self) -> Any:

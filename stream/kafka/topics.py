@@ -43,6 +43,8 @@ CHAIN_ROWS: Final = "chain-row"
 # Internal: operator commands to the owning partition, and their answers (stream/kafka/operator.py).
 OPERATOR: Final = "operator"
 OPERATOR_RESULT: Final = "operator-result"
+# Internal: each batch's state changes, whole, before its changelog messages (stream/kafka/wal.py).
+JOURNAL: Final = "state-journal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +61,7 @@ class Topics:
         if not topic.startswith(self.prefix):
             return None
         kind = topic[len(self.prefix):]
-        internal = (STEPS, LEDGER, CHAIN_ROWS, OPERATOR, OPERATOR_RESULT)
+        internal = (STEPS, LEDGER, CHAIN_ROWS, OPERATOR, OPERATOR_RESULT, JOURNAL)
         return kind if kind in INPUT_TYPES or kind in OUTPUTS or kind in internal else None
 
 

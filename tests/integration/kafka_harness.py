@@ -119,6 +119,7 @@ class Cluster:
     partitions: int = 4
     name: str = field(default_factory=lambda: f"it{uuid.uuid4().hex[:8]}")
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    started: int = 0  # workers started so far: each its own log, even once one leaves `workers`
 
     @property
     def env(self) -> dict[str, str]:
@@ -137,7 +138,8 @@ class Cluster:
 
     def start_worker(self, web_port: int | None = None, env: dict[str, str] | None = None,
                      args: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
-        log = (self.workdir / f"worker-{len(self.workers)}.log").open("wb")
+        log = (self.workdir / f"worker-{self.started}.log").open("wb")
+        self.started += 1
         web = ["--web-port", str(web_port)] if web_port is not None else []
         worker = subprocess.Popen([sys.executable, "-m", "stream.cli", "worker", *web, *args],
                                   env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT)

@@ -15,7 +15,7 @@ class FakeTable:
         self.data: dict[str, Any] = {}
         self.sent: list[tuple[int, str, Any]] = []
 
-    def send_changelog(self, partition: int, key: str, value: Any) -> None:
+    def send_changelog(self, partition: int, key: str, value: Any, value_serializer: str | None = None) -> None:
         self.sent.append((partition, key, value))
 
 
@@ -31,9 +31,12 @@ def test_a_key_written_many_times_is_sent_once_with_its_last_value_to_its_pinned
     del pinned["GONE"]
     assert pinned["IND-1"] == 20 and "GONE" not in pinned and table.sent == []  # nothing sent yet
 
-    assert pinned.send_changes() == 3
-    assert table.sent == [(2, "IND-1", 20), (3, "IND-2", "a"), (3, "GONE", None)]  # None: a tombstone
-    assert pinned.send_changes() == 0 and len(table.sent) == 3  # each change is sent once
+    changes = pinned.take_changes()
+    assert changes == [(2, "IND-1", 20), (3, "IND-2", "a"), (3, "GONE", None)]  # None: deleted
+    assert pinned.take_changes() == []  # each change is taken once
+    for partition, key, value in changes:
+        pinned.send_change(partition, key, None if value is None else str(value).encode())
+    assert table.sent == [(2, "IND-1", b"20"), (3, "IND-2", b"a"), (3, "GONE", None)]  # None: a tombstone
 
 
 def test_written_and_touched_keys_are_dirty_until_taken() -> None:
@@ -41,7 +44,7 @@ def test_written_and_touched_keys_are_dirty_until_taken() -> None:
     pinned["A"] = 1
     pinned.touch("B")  # not in the table: nothing to publish
     pinned["C"] = 2
-    pinned.send_changes()
+    pinned.take_changes()
     pinned.touch("C")
     assert pinned.take_dirty() == {"A", "C"}
     assert pinned.take_dirty() == set()
@@ -77,3 +80,15 @@ def test_partition_scoped_keys_keep_each_partitions_copy_apart() -> None:
     assert list(scoped) == ["p"] and scoped["p"] == "two"
     pin.partition = 1
     assert scoped["p"] == "one"
+
+
+def test_a_restored_value_is_kept_and_taken_again_as_a_change_of_its_partition() -> None:
+    table = FakeTable()
+    table.data.update({"old": 1, "gone": 2})
+    pinned = PinnedTable(table, Pin(), track_changed=True, name="accounts")
+    pinned.restore(5, "old", 10)
+    pinned.restore(5, "gone", None)
+    pinned.restore(5, "new", 3)
+    assert dict(pinned.items()) == {"old": 10, "new": 3}
+    assert pinned.take_changes() == [(5, "old", 10), (5, "gone", None), (5, "new", 3)]
+    assert pinned.take_dirty() == {"old", "new"}
