@@ -69,6 +69,10 @@ class EngineMetrics:
                             ["treasury"], registry=reg)
         self.deadletters = Counter(f"{PREFIX}_deadletters", "Dead letters, by error code", ["error_code"],
                                    registry=reg)
+        # Kafka runtime only: partition sequence numbers the aligner stopped waiting for.
+        self.gaps_skipped = Counter(f"{PREFIX}_align_gaps_skipped",
+                                    "Partition sequence numbers given up on by the Kafka aligner, by reason",
+                                    ["reason"], registry=reg)
         self.journal_restored_entries = Counter(
             f"{PREFIX}_journal_restored_entries",
             "State entries applied again from the state journal after partitions were assigned (Kafka)",
@@ -169,3 +173,7 @@ class EngineMetrics:
         """A partition no longer read here: its series goes (a stale lag would add to the new owner's)."""
         with contextlib.suppress(KeyError):
             self.lag.remove(topic, str(partition))
+
+    def gaps_given_up(self, reason: str, numbers: int) -> None:
+        """The Kafka aligner stopped waiting for `numbers` missing sequence numbers ("timeout"/"held_limit")."""
+        self.gaps_skipped.labels(reason).inc(numbers)

@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     # Partitions of every topic (co-partitioned: same count everywhere); fixed once topics exist.
     kafka_partitions: Annotated[int, Field(ge=1, le=1024)] = 8
     kafka_replication: Annotated[int, Field(ge=1, le=5)] = 1
+    # How long a worker waits for a missing partition sequence number (`treasury-pseq`) once every
+    # input topic of the partition has been read to its end, before it gives up on it, logs a
+    # warning, counts treasury_align_gaps_skipped_total and goes on (seconds).
+    kafka_gap_timeout_s: Annotated[float, Field(ge=0, le=86_400)] = 30.0
     # Consumer group and table-name prefix of the workers.
     kafka_app_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,100}$")] = "treasury"
     # The worker's web server (health, metrics); None disables it.

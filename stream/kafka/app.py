@@ -49,6 +49,7 @@ from stream.kafka.topics import (
     STEPS,
     Topics,
     output_key,
+    pseq_of,
     sequence_of,
 )
 from stream.kafka.wal import StateLog, read_tails_retrying
@@ -57,6 +58,9 @@ from stream.settings import Settings
 
 # A topic partition that has said nothing for this long counts as drained (no highwater yet).
 _DRAIN_FALLBACK_S = 30.0
+# A highwater older than this (no fetch answer since: the broker away, or the partition paused)
+# says nothing about what is left to read: the partition does not count as drained.
+_FETCH_FRESH_S = 10.0
 _START_OFFSETS_TIMEOUT_S = 10.0
 # An offset the gate has waited this long for is read again (see _reread_gaps).
 _GAP_REREAD_S = 5.0
@@ -98,6 +102,10 @@ class TreasuryApp:
         self.engine = Engine(settings.load_rules(), max_line_bytes=settings.max_line_bytes,
                              alerts=AlertBook(self._pinned("alert-book")))
         self.engine.bind(self._durable_agent(), deadlines=self._pinned("deadlines"))
+        # Per input partition (key: its number): the last partition sequence number applied, so a
+        # new owner knows where the merge goes on (stream/kafka/align.py). Written with the
+        # event's effects, so it reaches the changelog in the same batch.
+        self.sequences = self._pinned("sequences")
         self.publisher = Publisher(self.outputs, self.accounts, self.payments, self.engine.validation.state,
                                    settings.kafka_partitions)
         # Each batch's state is journaled whole before its changelogs (stream/kafka/wal.py); the
@@ -113,7 +121,10 @@ class TreasuryApp:
         self.engine.forward = self._steps.append
         self.ledger_topics = tuple(self.topics.name(kind) for kind in LEDGER_INPUTS)
         # Allocation steps come from workers, not the file: they need no alignment (see budget.py).
-        self.aligner = Aligner(self.ledger_topics)
+        self.aligner = Aligner(self.ledger_topics, gap_timeout_s=settings.kafka_gap_timeout_s)
+        # Owned partitions whose last applied sequence number the aligner has not learned yet
+        # (from `sequences`, once the tables are recovered).
+        self._unlearned: set[int] = set()
         # Each input partition's events in contiguous offset order from where reading starts (see
         # stream/kafka/gate.py); the input partitions this worker owns since the last assignment.
         self.gate = Gate()
@@ -217,7 +228,10 @@ class TreasuryApp:
             # Nothing new may arrive for a while: release what has become safe meanwhile.
             if self._stream is not None and (self.aligner.count or self._unpublished) and self._steady():
                 async with self._lock:
-                    await self._process(self.aligner.release(self._drained))
+                    # Steady again under the lock: a rebalance may have begun while this waited
+                    # for it (the tables are then not recovered: nothing may be learned or applied).
+                    if self._steady():
+                        await self._process(self._release())
 
         @self.app.timer(interval=1.0)  # type: ignore[untyped-decorator]
         async def reread_gaps() -> None:
@@ -274,6 +288,10 @@ class TreasuryApp:
             # again); those of partitions given away go (their new owner reads them again).
             gone = self._owned - owned
             self.aligner.drop(gone)
+            # Where each partition's numbering stands is read again once the tables are recovered
+            # and its journal tail applied (a kept partition's too: it comes out the same).
+            self.aligner.unlearn(owned)
+            self._unlearned = set(owned)
             self.gate.close({(topic, p) for topic in self.ledger_topics for p in gone})
             gained = {(tp.topic, tp.partition): offset for tp, offset in starts.items()
                       if tp.partition not in self._owned}
@@ -336,7 +354,7 @@ class TreasuryApp:
             for ready in passed:
                 self._hold(ready)
         if self._steady():
-            await self._process(self.aligner.release(self._drained))
+            await self._process(self._release())
         else:
             # faust acks the steps when this returns: their state and balances go out first.
             await self._send_state()
@@ -354,10 +372,7 @@ class TreasuryApp:
             if now - since >= _GAP_REREAD_S and tp is not None:
                 offset = self.gate.next_offset[key]
                 log.warning("re-reading %s[%d] from offset %d: it was skipped", key[0], key[1], offset)
-                # On the consumer's own thread (seek_wait): faust's plain seek runs aiokafka's from this
-                # thread, racing the fetcher, whose KeyError then stops the partition's fetching for
-                # good (found by the soak benchmark; seen as a stall right after this warning).
-                await self.app.consumer.seek_wait({tp: offset})
+                await self.app.consumer.seek(tp, offset)
                 self._gap_since[key] = now
 
     def _hold(self, event: Any) -> None:
@@ -367,7 +382,29 @@ class TreasuryApp:
         at = event_time(decoded) if not isinstance(decoded, InvalidInput) else None
         self._quiet_since.pop((message.topic, message.partition), None)
         self.aligner.add(message.topic, message.partition, message.offset, at, (event, decoded),
-                         seq=sequence_of(message.headers))
+                         seq=sequence_of(message.headers), pseq=pseq_of(message.headers))
+
+    def _release(self) -> list[tuple[Any, InputEvent | InvalidInput]]:
+        """What the aligner lets go now: nothing unless steady (the tables recovered)."""
+        if not self._steady():
+            return []
+        # Only once a partition's journal tail is applied (_redo): the table is whole then.
+        ready = self._unlearned & self._redone
+        if ready:
+            self._unlearned -= ready
+            for partition in sorted(ready):
+                self.aligner.learn(partition, int(self.sequences.get(str(partition)) or 0))
+        # Events of partitions not owned (read before a rebalance): their owner reads them again.
+        stray = set(self.aligner.lanes) - self._owned
+        if stray:
+            self.aligner.drop(stray)
+        released = self.aligner.release(self._drained, time.monotonic())
+        for skip in self.aligner.take_skips():
+            numbers = skip.last - skip.first + 1
+            log.warning("partition %d: gave up waiting for sequence numbers %d..%d (%s); going on without them",
+                        skip.partition, skip.first, skip.last, skip.reason)
+            self.metrics.gaps_given_up(skip.reason, numbers)
+        return released
 
     def _log_state(self) -> None:
         consumer = self.app.consumer
@@ -397,6 +434,7 @@ class TreasuryApp:
             self.pin.partition = event.message.partition
             started = time.perf_counter()
             outputs = self._handle(event, decoded)
+            self._applied(event.message)
             self.metrics.observe(decoded, outputs, time.perf_counter() - started)
             self._observe_lag(event.message)
             await self._emit(outputs)
@@ -407,6 +445,13 @@ class TreasuryApp:
         await self._send_state()
         for event in applied:
             await self._stream.ack(event)
+
+    def _applied(self, message: Any) -> None:
+        """Remember the event's sequence number (pinned: with its effects, in the same batch)."""
+        number = pseq_of(message.headers)
+        key = str(message.partition)
+        if number > int(self.sequences.get(key) or 0):
+            self.sequences[key] = str(number)
 
     def _observe_lag(self, message: Any) -> None:
         """Messages of this input partition after the one just handled (its highwater, when known)."""
@@ -455,6 +500,8 @@ class TreasuryApp:
         if tp is None:
             return True
         highwater = self.app.consumer.highwater(tp)
+        if highwater is not None and not self._fetched_recently(tp):
+            return False  # the broker has not answered for a while: more may be on it
         last = self.aligner.last_offset.get((topic, partition))
         if highwater is not None and last is not None:
             return last + 1 >= highwater
@@ -469,6 +516,15 @@ class TreasuryApp:
                         topic, partition, _DRAIN_FALLBACK_S, highwater, start)
             return True
         return False
+
+    def _fetched_recently(self, tp: Any) -> bool:
+        """A fetch for this partition was answered lately (its highwater is current)."""
+        try:
+            consumer: Any = self.app.consumer  # faust's aiokafka driver: its thread's own consumer
+            stamp = consumer._thread._ensure_consumer().last_poll_timestamp(tp)
+        except (AttributeError, AssertionError):  # not faust's aiokafka driver, or not assigned
+            return True
+        return stamp is not None and time.time() - stamp / 1000 < _FETCH_FRESH_S
 
     def _decode(self, event: Any) -> InputEvent | InvalidInput:
         kind = self.topics.kind(event.message.topic) or ""

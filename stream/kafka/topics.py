@@ -30,6 +30,10 @@ LEDGER_INPUTS: Final = ("project", "payee_block", "clock", "indicator", "payment
 OUTPUTS: Final = ("decision", "alert", "deadletter")
 # Header carrying the source's own message order (the file's line number from `treasury produce`).
 SEQ_HEADER: Final = "treasury-seq"
+# Header carrying the partition sequence: `treasury produce` numbers every message it writes to
+# partition p of the LEDGER_INPUTS topics 1, 2, 3, … (one counter per partition over all those
+# topics, continued across runs), so the worker merges them back exactly (stream/kafka/align.py).
+PSEQ_HEADER: Final = "treasury-pseq"
 # Internal: allocation steps handed from one indicator's partition to another's.
 STEPS: Final = "indicator-step"
 # Internal: indicator balances after each batch, for the Postgres ledger_state table.
@@ -83,13 +87,19 @@ def output_key(model: WireModel) -> bytes:
     return b""
 
 
-def sequence_of(headers: Any) -> int:
-    """The source's sequence number from a message's headers, 0 when it gave none."""
+def sequence_of(headers: Any, name: str = SEQ_HEADER) -> int:
+    """A positive number from a message's header (the line number by default), 0 when absent or bad."""
     pairs = headers.items() if isinstance(headers, dict) else headers or ()
-    for name, value in pairs:
-        if name == SEQ_HEADER and value:
+    for key, value in pairs:
+        if key == name and value:
             try:
-                return int(value)
-            except ValueError:
+                number = int(value)
+            except (TypeError, ValueError):
                 return 0
+            return number if 0 < number < 1 << 63 else 0
     return 0
+
+
+def pseq_of(headers: Any) -> int:
+    """The partition sequence number `treasury produce` gave a message, 0 when it has none."""
+    return sequence_of(headers, PSEQ_HEADER)

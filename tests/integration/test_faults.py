@@ -31,12 +31,15 @@ from tests.integration.kafka_harness import (
 
 pytestmark = pytest.mark.integration
 PAYMENTS = 3000  # per scenario: ~61,500 lines, ~3,100 payments, every rule code
-# After a partition moves (a worker killed, the broker restarted) a few dozen T005 alerts the replay
-# never raises open and resolve at one instant (their settlement came days before the deadline):
-# an open finding, recorded in ARCHITECTURE.md ("Fault suite"); the final states are the replay's.
-# CI saw one or two such flickers with a single worker too (the file's second half produced while
-# it runs), so every fault test allows them, as flickers only (kafka_harness checks the instant).
-TRANSIENT = ("T001", "T003", "T005")
+# Extras allowed besides the replay's alerts: T001/T003 a partition raised ahead of a late
+# allocation step from another partition and then resolved (ARCHITECTURE.md, "Lanes"). The
+# workers merge each partition's topics by the producer's partition sequence numbers, so with a
+# single worker (broker restart, database outage, poison) no T005 appears that the replay does not
+# raise. Only where a worker is killed (before the state journal, its torn changelogs brought T005
+# deadlines back from before their settlements; ARCHITECTURE.md) one-instant T005 flickers are still
+# allowed, until runs show they are gone (kafka_harness checks the instant).
+TRANSIENT = ("T001", "T003")
+AFTER_A_KILL = ("T001", "T003", "T005")
 VERBOSE = ("--loglevel", "INFO")  # faust's rebalance and recovery steps in the worker logs
 
 
@@ -90,7 +93,7 @@ def test_a_worker_killed_its_partitions_move_to_the_survivor(
     victim.wait(timeout=30)
     cluster.produce_lines(path, lines // 2 + 1, lines)
     # 5 min: the session timeout (60 s) and the rest of the stream, with room; a stall fails sooner.
-    assert_recovered(cluster, reference, transient=TRANSIENT, timeout_s=300)
+    assert_recovered(cluster, reference, transient=AFTER_A_KILL, timeout_s=300)
     assert cluster.workers[1].poll() is None, "the survivor must still run"
 
 
@@ -113,7 +116,7 @@ def test_a_worker_killed_mid_state_write_restarts_whole_from_the_journal(
     port = services.free_port()
     survivor = cluster.start_worker(port, args=VERBOSE)
     cluster.produce_lines(path, lines // 2 + 1, lines)
-    assert_recovered(cluster, reference, transient=TRANSIENT)
+    assert_recovered(cluster, reference, transient=AFTER_A_KILL)
     assert cluster.metric(port, "treasury_journal_restored_entries_total") > 0, "the tail was applied again"
     assert survivor.poll() is None, "the restarted worker must still run"
 
@@ -122,7 +125,9 @@ def test_the_broker_stopped_and_restarted_mid_stream(cluster: Cluster, scenario:
     """The broker goes away for 10 s while a worker is deciding, and comes back on its old data.
 
     Broken on purpose: as above (redelivered payments judged again) -> red: two different decisions
-    for one payment after the restart's redelivery.
+    for one payment after the restart's redelivery. And the partition sequence ignored (app.py
+    `_hold` passing pseq=0: the old drained heuristic merges the topics, the second half still being
+    produced) -> red: 247 T005 alerts the replay does not have.
     """
     path, reference, lines = scenario
     cluster.produce_lines(path, 1, lines // 2)
@@ -136,10 +141,6 @@ def test_the_broker_stopped_and_restarted_mid_stream(cluster: Cluster, scenario:
     assert worker.poll() is None, "the worker must survive the broker's restart"
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "open finding (ARCHITECTURE.md, 'Faults and hostile input', T005 flicker): in 1 of 3 clean-clone CI runs "
-    "about 90 T005 alerts the replay never raises appeared while the worker ran on, one of them still open at "
-    "the end; decisions, ledgers and rows were exact. Remove the mark once T005 on Kafka matches the replay"))
 def test_postgres_down_for_30_s_buffers_retries_and_loses_nothing(
     cluster: Cluster, scenario: tuple[Path, Reference, int]
 ) -> None:

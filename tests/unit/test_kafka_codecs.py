@@ -94,3 +94,9 @@ def test_routing_keys_keep_an_indicators_ledger_on_one_partition() -> None:
     assert key_of("payment", {"payment_id": "P"}) is None
     assert key_of("nope", {"x": "y"}) is None
     assert key_of("payment", ["not", "an", "object"]) is None
+
+
+def test_a_partitions_last_sequence_number_round_trips_as_its_table_value() -> None:
+    """The worker's `sequences` table keeps each partition's last applied number as a string."""
+    for number in (1, 61_500, 2**62):
+        assert int(loads_state(dumps_state(str(number)))) == number
