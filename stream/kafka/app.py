@@ -372,7 +372,10 @@ class TreasuryApp:
             if now - since >= _GAP_REREAD_S and tp is not None:
                 offset = self.gate.next_offset[key]
                 log.warning("re-reading %s[%d] from offset %d: it was skipped", key[0], key[1], offset)
-                await self.app.consumer.seek(tp, offset)
+                # On the consumer's own thread (seek_wait): faust's plain seek runs aiokafka's from this
+                # thread, racing the fetcher, whose KeyError then stops the partition's fetching for
+                # good (found by the soak benchmark; seen as a stall right after this warning).
+                await self.app.consumer.seek_wait({tp: offset})
                 self._gap_since[key] = now
 
     def _hold(self, event: Any) -> None:
