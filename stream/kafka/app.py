@@ -46,6 +46,7 @@ from stream.kafka.topics import (
     OPERATOR,
     OPERATOR_RESULT,
     OUTPUTS,
+    STATE_TABLES,
     STEPS,
     Topics,
     output_key,
@@ -152,10 +153,6 @@ class TreasuryApp:
             if settings.database_url:
                 self._mount_api()
 
-    def changelog_topics(self) -> list[str]:
-        """The changelog topic of every state table (as faust names them), to create up front."""
-        return [table.changelog_topic_name for table in self.app.tables.values()]
-
     def _mount_api(self) -> None:
         """The HTTP API (stream/api/) on the worker's own web server, reading PostgreSQL."""
         from stream.api.server import add_api
@@ -184,6 +181,8 @@ class TreasuryApp:
         return self.app.Table(name, key_type=str, value_type=StateValue, partitions=self.settings.kafka_partitions)
 
     def _pinned(self, name: str, track_changed: bool = False) -> PinnedTable:
+        if name not in STATE_TABLES:  # its changelog would not be created up front (topics.py)
+            raise ValueError(f"state table {name!r} is not in STATE_TABLES")
         table = PinnedTable(self._table(name), self.pin, track_changed=track_changed, name=name)
         self.tables.append(table)
         return table

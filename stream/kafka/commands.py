@@ -7,7 +7,7 @@ from typing import Any
 from models.errors import TreasuryError
 from stream.kafka.admin import ensure_topics
 from stream.kafka.produce import ProduceStats, produce_file
-from stream.kafka.topics import Topics
+from stream.kafka.topics import Topics, changelog_topics
 from stream.progress import TerminalProgress
 from stream.settings import Settings
 
@@ -19,15 +19,18 @@ def run_worker(settings: Settings, loglevel: str = "WARNING") -> None:
     from stream.kafka.app import create_app
 
     topics = Topics(settings.topic_prefix)
-    treasury = create_app(settings)  # nothing connects yet; it names the changelog topics
     created = asyncio.run(ensure_topics(settings.kafka_bootstrap_servers, topics, settings.kafka_partitions,
-                                        settings.kafka_replication, changelogs=treasury.changelog_topics()))
+                                        settings.kafka_replication,
+                                        changelogs=changelog_topics(settings.kafka_app_id)))
     if created:
         print(f"created topics {', '.join(created)}")
     if settings.database_url:
         from stream.store.wiring import run_migrations
 
         print(asyncio.run(run_migrations(settings)))
+    # After the asyncio.run() calls: faust's app binds to the event loop current when it is built,
+    # and each asyncio.run() closes its own.
+    treasury = create_app(settings)
     quiet_worker(Worker(treasury.app, loglevel=loglevel, quiet=True)).execute_from_commandline()
 
 

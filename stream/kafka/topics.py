@@ -45,6 +45,15 @@ OPERATOR: Final = "operator"
 OPERATOR_RESULT: Final = "operator-result"
 # Internal: each batch's state changes, whole, before its changelog messages (stream/kafka/wal.py).
 JOURNAL: Final = "state-journal"
+# The workers' state tables (faust names each one's changelog `<app id>-<name>-changelog`);
+# `treasury worker` creates those topics before it starts (stream/kafka/admin.py).
+STATE_TABLES: Final = ("alert-book", "deadlines", "sequences", "accounts", "indicators", "direct-fund", "roots",
+                       "allocations", "pending", "early-debits", "projects", "blocklist", "payments", "parked",
+                       "early-settlements", "payee-history")
+
+
+def changelog_topics(app_id: str) -> list[str]:
+    return [f"{app_id}-{name}-changelog" for name in STATE_TABLES]
 
 
 @dataclass(frozen=True, slots=True)
