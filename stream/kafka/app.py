@@ -131,6 +131,7 @@ class TreasuryApp:
         self.gate = Gate()
         self._owned: set[int] = set()
         self._gap_since: dict[tuple[str, int], float] = {}
+        self._stale_seen = 0  # copies of offsets the gate had let through (for `kill -USR1`)
         self._lock = asyncio.Lock()
         self._quiet_since: dict[tuple[str, int], float] = {}
         self._start_offsets: dict[Any, int] = {}
@@ -349,7 +350,8 @@ class TreasuryApp:
             # Held: acked again, finally, once applied. A stale copy (an offset the gate already let
             # through) is held too and never acked: its original's ack is the one that counts.
             event.message.incref()
-            passed, _stale = self.gate.offer((message.topic, message.partition), message.offset, event)
+            passed, stale = self.gate.offer((message.topic, message.partition), message.offset, event)
+            self._stale_seen += len(stale)
             for ready in passed:
                 self._hold(ready)
         if self._steady():
@@ -410,12 +412,13 @@ class TreasuryApp:
 
     def _log_state(self) -> None:
         consumer = self.app.consumer
-        paused = getattr(consumer, "_paused_partitions", None)
+        paused = sorted(f"{tp.topic}[{tp.partition}]" for tp in getattr(consumer, "_paused_partitions", ()) or ())
         log.warning("state: steady=%s rebalancing=%s in_recovery=%s lock=%s gate_open=%s gaps=%s "
-                    "aligner_held=%d owned=%s redone=%s assigned=%d paused=%s",
+                    "aligner_held=%d owned=%s redone=%s assigned=%d paused=%s stale_seen=%d next_offsets=%s",
                     self._steady(), self.app.rebalancing, self.app.in_recovery, self._lock.locked(),
                     self.gate.open, {k: len(v) for k, v in self.gate.ahead.items() if v}, self.aligner.count,
-                    sorted(self._owned), sorted(self._redone), len(self._assigned), paused)
+                    sorted(self._owned), sorted(self._redone), len(self._assigned), paused, self._stale_seen,
+                    {f"{topic}[{partition}]": at for (topic, partition), at in sorted(self.gate.next_offset.items())})
         cry(file=sys.stderr)  # then every thread's and task's stack (what mode's own SIGUSR1 does)
 
     def _steady(self) -> bool:
