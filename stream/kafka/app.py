@@ -496,10 +496,10 @@ class TreasuryApp:
         if restored:
             log.info("applied %d journaled state entries again for partitions %s", restored, sorted(missing))
             self.engine.tracing.reload()  # deadlines may have come back: rebuild their order
-            # Not written here: this runs while faust still reads the changelogs it just recovered,
-            # and a changelog message written now was fetched after recovery and wedged faust's
-            # fetcher for good (the worker then read nothing more). The restored keys go out with
-            # the next batch, journal first; until then the old tail still has them.
+            # Not written here: this runs while faust finishes recovering the changelogs, and a
+            # changelog record fetched right after recovery can park faust's fetch loop for good
+            # (ARCHITECTURE.md, open findings). The restored keys go out with the next batch,
+            # journal first; until then the old tail still has them.
         self.metrics.journal_restored(restored)
 
     def _drained(self, topic: str, partition: int) -> bool:
